@@ -1,0 +1,59 @@
+# Roost: two entry points for people (README): `make demo` and `make test`.
+# Both install what they need: Debian packages (as root, via apt) and the project venv.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+# Debian's own python3 (what the VPS runs); also readable by the unprivileged user the
+# server drops to, unlike an interpreter installed under /root.
+PYTHON := /usr/bin/python3
+STAMPS := .stamps
+
+# Debian packages the test suite drives as real peers: swaks (SMTP client), knot (a real DNS
+# server for SPF/DKIM/DMARC), Mail::DKIM (an independent DKIM verifier), opendkim-tools.
+TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl libcryptx-perl libnet-dns-perl \
+	opendkim-tools ca-certificates openssl
+
+.PHONY: help test demo deps venv lint unit clean
+
+help:
+	@echo "make demo   run a local Roost on loopback and send a message through it"
+	@echo "make test   install what is needed and run every test"
+
+$(STAMPS)/debs: Makefile
+	@mkdir -p $(STAMPS)
+	@missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		[ "$$(id -u)" = 0 ] || { echo "run as root (or install: $$missing)"; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
+			>/dev/null; \
+	fi
+	@touch $@
+
+$(STAMPS)/venv: server/pyproject.toml
+	@mkdir -p $(STAMPS)
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -e 'server[test]'
+	@touch $@
+
+deps: $(STAMPS)/debs
+venv: $(STAMPS)/venv
+
+lint: venv
+	$(VENV)/bin/ruff check server
+	$(VENV)/bin/ruff format --check server
+
+unit: deps venv
+	cd server && ../$(VENV)/bin/pytest -q
+
+test: lint unit
+
+demo: deps venv
+	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./scripts/demo-local
+
+clean:
+	rm -rf $(STAMPS)

@@ -1,0 +1,124 @@
+# shellcheck shell=bash
+# Shared names, paths and helpers for every lab script.
+# Everything the lab creates is prefixed with ROOST_LAB_ID so two labs on one
+# machine never collide; everything it starts is tracked by a pidfile.
+
+LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO_DIR="$(cd "$LAB_DIR/.." && pwd)"
+
+# Short id derived from the checkout path: network namespace names stay short
+# and two checkouts on one machine get different labs.
+ROOST_LAB_ID="${ROOST_LAB_ID:-rl$(printf '%s' "$REPO_DIR" | sha1sum | cut -c1-6)}"
+LAB_STATE="${ROOST_LAB_STATE:-$LAB_DIR/.state}"
+LAB_CACHE="${ROOST_LAB_CACHE:-$HOME/.cache/roost-lab}"
+LAB_VENV="${ROOST_LAB_VENV:-$REPO_DIR/.venv}"
+LAB_MIRROR_URL_DEBIAN="${ROOST_LAB_DEBIAN_MIRROR:-}"
+
+LAB_LOGS="$LAB_STATE/logs"
+LAB_PIDS="$LAB_STATE/pids"
+
+# One network namespace per part; the "net" one holds the bridges and routes.
+LAB_PARTS=(ctl vps dns acme dnspod mirror peer relay)
+LAB_CONTAINERS=(vps peer relay)
+
+# Addresses: "our" side (the VPS and the controller) and "the internet".
+declare -A LAB_ADDR=(
+  [ctl]=198.51.100.2 [vps]=198.51.100.10
+  [dns]=203.0.113.53 [acme]=203.0.113.14 [dnspod]=203.0.113.15
+  [mirror]=203.0.113.80 [peer]=203.0.113.25 [relay]=203.0.113.26
+)
+LAB_GW_OURS=198.51.100.1
+LAB_GW_NET=203.0.113.1
+
+# DNS names of the lab, all under the reserved .test TLD.
+LAB_DOMAINS=(example.test second.test)
+LAB_PEER_DOMAIN=peer.test
+LAB_INFRA_ZONE=lab.test
+
+ns_name() { printf '%s-%s' "$ROOST_LAB_ID" "$1"; }
+
+log_step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+log_info() { printf '    %s\n' "$*"; }
+die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
+
+# Runs "$@" with its output in $LAB_LOGS/NAME.log; on failure names the part
+# and the log, and shows the log's tail so CI output is enough to debug.
+run_logged() {
+  local name="$1"; shift
+  local logf="$LAB_LOGS/$name.log"
+  mkdir -p "$LAB_LOGS"
+  if ! "$@" >>"$logf" 2>&1; then
+    printf '\033[31mERROR: step "%s" failed; log: %s\033[0m\n' "$name" "$logf" >&2
+    tail -n 25 "$logf" >&2 || true
+    return 1
+  fi
+}
+
+# pidfile format: "PID STARTTIME" where STARTTIME is field 22 of /proc/PID/stat,
+# so a recycled pid is never mistaken for ours.
+proc_starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true; }
+
+pid_alive() {
+  local pidfile="$1" pid start
+  [[ -f "$pidfile" ]] || return 1
+  read -r pid start <"$pidfile" || return 1
+  [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+  [[ "$(proc_starttime "$pid")" == "$start" ]]
+}
+
+# Starts "$@" in the background inside namespace NS, logging to NAME.log,
+# and records its pid. The command must stay in the foreground.
+start_bg() {
+  local name="$1" ns="$2"; shift 2
+  mkdir -p "$LAB_LOGS" "$LAB_PIDS"
+  setsid ip netns exec "$(ns_name "$ns")" "$@" </dev/null >>"$LAB_LOGS/$name.log" 2>&1 &
+  local pid=$!
+  printf '%s %s\n' "$pid" "$(proc_starttime "$pid")" >"$LAB_PIDS/$name.pid"
+}
+
+# All descendants of PID (children first found breadth-first).
+descendants() {
+  local pid="$1" child
+  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+    printf '%s\n' "$child"
+    descendants "$child"
+  done
+}
+
+# Stops the process recorded in NAME.pid: SIGTERM, wait, then SIGKILL it and
+# whatever it left behind (an nspawn container's init, say).
+stop_pid() {
+  local name="$1" wait_s="${2:-10}" pidfile="$LAB_PIDS/$1.pid" pid start i kids
+  if pid_alive "$pidfile"; then
+    read -r pid start <"$pidfile"
+    kids="$(descendants "$pid")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < wait_s * 10; i++)); do
+      pid_alive "$pidfile" || break
+      sleep 0.1
+    done
+    if pid_alive "$pidfile"; then
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    local k
+    for k in $kids; do
+      [[ -d /proc/$k ]] && kill -KILL "$k" 2>/dev/null || true
+    done
+  fi
+  rm -f "$pidfile"
+}
+
+# Waits until "$@" succeeds, up to SECONDS.
+wait_for() {
+  local seconds="$1" what="$2"; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      printf '\033[31mERROR: timed out after %ss waiting for %s\033[0m\n' "$seconds" "$what" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+in_ns() { local ns="$1"; shift; ip netns exec "$(ns_name "$ns")" "$@"; }

@@ -1,0 +1,145 @@
+"""`roost serve`: bind every listener, drop root, then open state and answer until SIGTERM.
+
+The order matters: sockets are bound while still root (ports < 1024), privileges are dropped
+before the store or any key is opened, so every file the server creates belongs to the service
+user and a compromised session never runs as root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from roost.config import Config, Endpoint
+from roost.dkim.keys import DKIMKeyStore
+from roost.dns.resolver import DNSResolver
+from roost.imap.unavailable import UnavailableIMAP
+from roost.passwords import DUMMY_HASH, verify_password
+from roost.privileges import drop_to
+from roost.smtp.context import SMTPContext
+from roost.smtp.limits import AuthThrottle, ConnectionLimiter
+from roost.smtp.mx import MXHandler
+from roost.smtp.protocol import ProtocolLimits, RoostSMTP
+from roost.smtp.submission import SubmissionHandler
+from roost.store.sqlite import SQLiteStore
+from roost.tlsconfig import server_context
+
+log = logging.getLogger("roost.serve")
+
+SHUTDOWN_GRACE = 10.0
+
+
+@dataclass
+class BoundSocket:
+    kind: str
+    endpoint: Endpoint
+    sock: socket.socket
+
+
+def bind_all(config: Config) -> list[BoundSocket]:
+    bound: list[BoundSocket] = []
+    try:
+        for kind in ("smtp", "submission", "submissions", "imap", "imaps"):
+            for endpoint in getattr(config.listeners, kind):
+                bound.append(BoundSocket(kind, endpoint, _bind(endpoint)))
+    except OSError as exc:
+        for entry in bound:
+            entry.sock.close()
+        raise OSError(exc.errno, f"cannot listen on {endpoint} ({kind}): {exc.strerror}") from None
+    return bound
+
+
+def _bind(endpoint: Endpoint) -> socket.socket:
+    family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((endpoint.host, endpoint.port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
+    def verify(account: str, password: str) -> str | None:
+        encoded = store.password_hash(account)
+        # Unknown accounts cost one Argon2 check too, so timing does not reveal which exist.
+        ok = verify_password(encoded or DUMMY_HASH, password)
+        return account if ok and encoded is not None else None
+
+    return verify
+
+
+async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -> None:
+    store = SQLiteStore(config.state_dir)
+    context = SMTPContext(
+        hostname=config.hostname,
+        store=store,
+        resolver=DNSResolver(
+            nameservers=list(config.dns.nameservers) if config.dns.nameservers else None,
+            timeout=config.dns.timeout,
+        ),
+        dkim_keys=DKIMKeyStore(config.dkim_dir),
+        limits=config.limits,
+        dmarc=config.dmarc,
+    )
+    limits = config.limits
+    protocol_limits = ProtocolLimits(
+        limits.command_timeout, limits.data_timeout, limits.max_message_size
+    )
+    connections = ConnectionLimiter(limits.max_connections_per_ip)
+    throttle = AuthThrottle(
+        limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
+    )
+    mx = MXHandler(context)
+    submission = SubmissionHandler(context, password_verifier(store), throttle)
+
+    def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
+        return lambda: RoostSMTP(
+            handler,
+            hostname=config.hostname,
+            limits=protocol_limits,
+            connections=connections,
+            tls_context=tls,
+            **options,
+        )
+
+    factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
+        "smtp": (smtp_factory(mx), None),
+        "submission": (smtp_factory(submission, require_starttls=True, auth_required=True), None),
+        "submissions": (smtp_factory(submission, implicit_tls=True, auth_required=True), tls),
+        "imap": (UnavailableIMAP, None),
+        "imaps": (UnavailableIMAP, tls),
+    }
+    loop = asyncio.get_running_loop()
+    servers = []
+    for entry in bound:
+        factory, server_tls = factories[entry.kind]
+        servers.append(await loop.create_server(factory, sock=entry.sock, ssl=server_tls))
+        log.info("listening on %s (%s)", entry.endpoint, entry.kind)
+
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("roost ready as %s", config.hostname)
+    await stop.wait()
+    log.info("stopping: no new connections, waiting up to %.0fs for sessions", SHUTDOWN_GRACE)
+    for server in servers:
+        server.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE)
+    store.close()
+    log.info("stopped")
+
+
+def run(config: Config) -> None:
+    tls = server_context(config.tls.cert, config.tls.key)
+    bound = bind_all(config)
+    if drop_to(config.run_as_user, config.run_as_group):
+        log.info("dropped privileges to %s", config.run_as_user)
+    asyncio.run(serve(config, tls, bound))

@@ -1,0 +1,20 @@
+"""What the SMTP endpoints need from the rest of Roost, built once by `roost serve`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roost.config import DMARCPolicy, Limits
+from roost.dkim.keys import DKIMKeyStore
+from roost.dns.resolver import Resolver
+from roost.store.sqlite import SQLiteStore
+
+
+@dataclass(frozen=True)
+class SMTPContext:
+    hostname: str
+    store: SQLiteStore
+    resolver: Resolver
+    dkim_keys: DKIMKeyStore
+    limits: Limits
+    dmarc: DMARCPolicy

@@ -1,0 +1,87 @@
+"""What the MX and submission handlers share: EHLO keywords, recipient resolution, the error
+boundary that turns a `SMTPError` (or a crash) into one reply line, and the final local delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from roost.smtp.context import SMTPContext
+from roost.smtp.protocol import RoostEnvelope, extensions
+from roost.smtp.replies import TEMPORARY_FAILURE, SMTPError
+from roost.store.errors import InvalidAddress
+
+log = logging.getLogger("roost.smtp")
+P = ParamSpec("P")
+
+
+def reply_boundary(hook: Callable[P, Awaitable[str]]) -> Callable[P, Awaitable[str]]:
+    """Catch a hook's errors here, once: clients see generic text, the log keeps the detail."""
+
+    @functools.wraps(hook)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        try:
+            return await hook(*args, **kwargs)
+        except SMTPError as reply:
+            if reply.detail:
+                log.info("%s: %s", reply, reply.detail)
+            return str(reply)
+        except Exception:
+            log.exception("%s failed", hook.__name__)
+            return str(TEMPORARY_FAILURE)
+
+    return wrapper
+
+
+class BaseHandler:
+    def __init__(self, context: SMTPContext) -> None:
+        self.context = context
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        return extensions(responses)
+
+    async def resolve_local(self, envelope: RoostEnvelope, address: str) -> None:
+        """Resolve a recipient in a hosted domain and remember the users it reaches."""
+        if len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
+            raise SMTPError(452, "4.5.3", "Too many recipients")
+        try:
+            resolution = await asyncio.to_thread(self.context.store.resolve, address)
+        except InvalidAddress as exc:
+            raise SMTPError(553, "5.1.3", "Bad recipient address syntax", str(exc)) from None
+        if not resolution.local and not resolution.remote:
+            raise SMTPError(550, "5.1.1", f"<{address}>: Recipient address rejected: User unknown")
+        if resolution.remote:
+            # Forwarding needs the outbound queue; refusing temporarily keeps the mail safe
+            # at the sender until it exists, instead of dropping the remote copies.
+            raise SMTPError(451, "4.3.2", "Forwarding to another domain is not available yet")
+        for user in resolution.local:
+            envelope.local_users[user] = None
+
+    async def is_local_domain(self, domain: str) -> bool:
+        return await asyncio.to_thread(self.context.store.is_local_domain, domain)
+
+    async def deliver(self, envelope: RoostEnvelope, message: bytes, junk: bool = False) -> None:
+        await asyncio.to_thread(
+            self.context.store.deliver,
+            list(envelope.local_users),
+            message,
+            special_use="\\Junk" if junk else None,
+        )
+
+
+def client_ip(session: Session) -> str:
+    peer: Any = session.peer
+    return str(peer[0]) if peer else "unknown"

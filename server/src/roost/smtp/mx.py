@@ -1,0 +1,108 @@
+"""The MX endpoint (port 25): mail from the internet for the domains we host, and nothing else.
+
+Flow: RCPT accepts only hosted recipients (no relay, RFC 5321 §3.6.2), DATA runs SPF, DKIM and
+DMARC, records them in Authentication-Results (RFC 8601), applies the sender's DMARC policy,
+then the message is written durably before the 250.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiosmtpd.smtp import SMTP, Session
+
+from roost.addresses import domain_of
+from roost.authresults import strip_forged
+from roost.checks.inbound import evaluate
+from roost.smtp.handler import BaseHandler, client_ip, reply_boundary
+from roost.smtp.headers import count_received, new_queue_id, normalize_line_endings, received
+from roost.smtp.protocol import RoostEnvelope, RoostSMTP
+from roost.smtp.replies import SMTPError
+
+log = logging.getLogger("roost.smtp.mx")
+
+MAX_HOPS = 100  # RFC 5321 §6.3: a loop shows as a long Received chain
+
+
+class MXHandler(BaseHandler):
+    @reply_boundary
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: RoostEnvelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Sender OK"
+
+    @reply_boundary
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: RoostEnvelope,
+        address: str,
+        options: list[str],
+    ) -> str:
+        if not await self.is_local_domain(domain_of(address)):
+            raise SMTPError(550, "5.7.1", "Relaying denied", f"{address} from {client_ip(session)}")
+        await self.resolve_local(envelope, address)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 Recipient OK"
+
+    @reply_boundary
+    async def handle_DATA(
+        self, server: RoostSMTP, session: Session, envelope: RoostEnvelope
+    ) -> str:
+        context = self.context
+        message = normalize_line_endings(envelope.original_content or b"")
+        if count_received(message) > MAX_HOPS:
+            raise SMTPError(554, "5.4.6", "Too many hops (mail loop?)")
+        message = strip_forged(message, context.hostname)
+        sender = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
+        ip = client_ip(session)
+        verdict = await asyncio.to_thread(
+            evaluate,
+            message,
+            client_ip=ip,
+            helo=session.host_name or "",
+            mail_from=sender or "",
+            authserv_id=context.hostname,
+            resolver=context.resolver,
+            reject_action=context.dmarc.reject_action,
+            quarantine_action=context.dmarc.quarantine_action,
+        )
+        queue_id = new_queue_id()
+        if verdict.action == "reject":
+            raise SMTPError(
+                550,
+                "5.7.1",
+                "Message rejected by the sender domain's DMARC policy",
+                f"{queue_id} from {ip}: {verdict.reason}",
+            )
+        trace = received(
+            helo=session.host_name or "",
+            client_ip=ip,
+            hostname=context.hostname,
+            protocol="ESMTPS" if server.tls_active else "ESMTP",
+            tls=server.tls_version(),
+            queue_id=queue_id,
+            recipient=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,
+        )
+        await self.deliver(envelope, trace + verdict.header + message, verdict.action == "junk")
+        log.info(
+            "accepted %s from=<%s> ip=%s rcpts=%d size=%d action=%s (%s)",
+            queue_id,
+            sender,
+            ip,
+            len(envelope.rcpt_tos),
+            len(message),
+            verdict.action,
+            verdict.reason,
+        )
+        return f"250 2.0.0 Ok: queued as {queue_id}"

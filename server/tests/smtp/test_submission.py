@@ -1,0 +1,169 @@
+"""Submission on 587 (STARTTLS) and 465 (implicit TLS), driven by swaks and smtplib."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.roostproc import RoostProcess, roost_dev
+
+PASSWORD = "correct horse battery staple"
+
+
+def tls_client() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the dev certificate is self-signed
+    return context
+
+
+@pytest.fixture(scope="module")
+def roost(knot_address: str) -> Iterator[RoostProcess]:
+    extra = "[limits]\nauth_failures_per_ip = 4\nauth_failures_per_account = 3\n"
+    with roost_dev(nameserver=knot_address, extra_config=extra) as proc:
+        proc.add_user("alice@example.test", PASSWORD)
+        proc.add_user("bob@example.test", PASSWORD)
+        proc.add_user("mallory@example.test", PASSWORD)
+        proc.cli("alias", "add", "team@example.test", "alice@example.test", "bob@example.test")
+        proc.start()
+        yield proc
+        assert proc.stop() == 0
+
+
+def submit(roost: RoostProcess, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "swaks", "--server", "127.0.0.1", "--port", str(roost.port("submission")), "--tls",
+            "--auth", "PLAIN", "--auth-user", user, "--auth-password", PASSWORD, *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+
+
+def test_starttls_auth_plain_delivers_signed_message(roost: RoostProcess) -> None:
+    before = roost.mailbox_counts("bob@example.test")["INBOX"]
+    result = submit(
+        roost,
+        "alice@example.test",
+        "--from", "alice@example.test", "--to", "bob@example.test",
+        "--header", "Subject: signed", "--body", "hello bob",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "250 2.0.0" in result.stdout
+    assert roost.mailbox_counts("bob@example.test")["INBOX"] == before + 1
+    stored = roost.export("bob@example.test")
+    last = stored.split(b"\nFrom ")[-1]
+    assert b"a=rsa-sha256" in last
+    assert b"a=ed25519-sha256" in last
+    assert b"with ESMTPSA" in last
+    assert b"hello bob" in last
+
+
+def test_auth_refused_before_starttls_on_587(roost: RoostProcess) -> None:
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+        client.ehlo("client.test")
+        assert not client.has_extn("auth")
+        code, text = client.docmd("AUTH", "PLAIN AGFsaWNlAHg=")
+        assert code == 530, text
+        code, _ = client.docmd("MAIL", "FROM:<alice@example.test>")
+        assert code == 530
+
+
+def test_implicit_tls_on_465_with_auth_login(roost: RoostProcess) -> None:
+    with smtplib.SMTP_SSL(
+        "127.0.0.1", roost.port("submissions"), context=tls_client(), timeout=10
+    ) as client:
+        client.ehlo("client.test")
+        assert "LOGIN" in client.esmtp_features["auth"]
+        client.login("alice@example.test", PASSWORD)
+    with smtplib.SMTP_SSL(
+        "127.0.0.1", roost.port("submissions"), context=tls_client(), timeout=10
+    ) as client:
+        client.ehlo("client.test")
+        code, _ = client.auth("LOGIN", client.auth_login, initial_response_ok=False)
+        assert code == 235
+        client.sendmail(
+            "alice@example.test",
+            ["bob@example.test"],
+            b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: 465\r\n\r\nvia 465\r\n",
+        )
+    assert b"via 465" in roost.export("bob@example.test")
+
+
+def test_message_id_and_date_added_when_missing(roost: RoostProcess) -> None:
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+        client.starttls(context=tls_client())
+        client.login("alice@example.test", PASSWORD)
+        client.sendmail(
+            "alice@example.test",
+            ["bob@example.test"],
+            b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: bare\r\n\r\nbare\r\n",
+        )
+    last = roost.export("bob@example.test").split(b"\nFrom ")[-1]
+    assert b"Message-ID: <" in last
+    assert b"@example.test>" in last
+    assert b"\nDate: " in last
+
+
+def test_cannot_send_as_someone_else(roost: RoostProcess) -> None:
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+        client.starttls(context=tls_client())
+        client.ehlo("client.test")
+        client.login("mallory@example.test", PASSWORD)
+        code, text = client.mail("alice@example.test")
+        assert (code, text[:5]) == (553, b"5.7.1")
+        client.rset()
+        assert client.mail("mallory@example.test")[0] == 250
+        assert client.rcpt("bob@example.test")[0] == 250
+        code, text = client.data(
+            b"From: alice@example.test\r\nTo: bob@example.test\r\nSubject: forged\r\n\r\nx\r\n"
+        )
+        assert (code, text[:5]) == (553, b"5.7.1")
+    assert b"Subject: forged" not in roost.export("bob@example.test")
+
+
+def test_alias_member_may_send_as_alias(roost: RoostProcess) -> None:
+    result = submit(
+        roost, "bob@example.test",
+        "--from", "team@example.test", "--to", "alice@example.test",
+        "--header", "From: team@example.test", "--header", "Subject: from the team",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+    assert b"Subject: from the team" in roost.export("alice@example.test")
+
+
+def test_remote_recipient_deferred_not_dropped(roost: RoostProcess) -> None:
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+        client.starttls(context=tls_client())
+        client.login("alice@example.test", PASSWORD)
+        client.mail("alice@example.test")
+        code, text = client.rcpt("someone@elsewhere.test")
+        assert code == 451 and text.startswith(b"4.3.2"), text
+
+
+def test_failed_logins_are_throttled_per_account(roost: RoostProcess) -> None:
+    def attempt(password: str) -> int:
+        with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+            client.starttls(context=tls_client())
+            try:
+                client.login("mallory@example.test", password)
+            except smtplib.SMTPAuthenticationError as exc:
+                return exc.smtp_code
+            return 235
+
+    assert [attempt("wrong") for _ in range(3)] == [535, 535, 535]
+    # Locked now: even the right password is not checked.
+    assert attempt(PASSWORD) == 454
+
+
+def test_secrets_and_bodies_stay_out_of_the_log(roost: RoostProcess) -> None:
+    text = roost.log.read_text()
+    assert PASSWORD not in text
+    assert "hello bob" not in text
+    assert "submitted" in text

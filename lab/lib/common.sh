@@ -45,12 +45,16 @@ die() { printf '\033[31mERROR: %s\033[0m\n' "$*" >&2; exit 1; }
 # and the log, and shows the log's tail so CI output is enough to debug.
 run_logged() {
   local name="$1"; shift
-  local logf="$LAB_LOGS/$name.log"
+  local logf="$LAB_LOGS/$name.log" rc=0
   mkdir -p "$LAB_LOGS"
-  if ! "$@" >>"$logf" 2>&1; then
+  # An asynchronous subshell, so errexit stays in force inside the step
+  # (bash ignores it in anything tested by if, && or ||).
+  ( set -e; "$@" ) >>"$logf" 2>&1 &
+  wait $! || rc=$?
+  if ((rc != 0)); then
     printf '\033[31mERROR: step "%s" failed; log: %s\033[0m\n' "$name" "$logf" >&2
     tail -n 25 "$logf" >&2 || true
-    return 1
+    return "$rc"
   fi
 }
 

@@ -27,6 +27,10 @@ relay_prepare() {
   cp "$conf/dovecot.conf" "$root/etc/dovecot/dovecot.conf"
   install -m 0640 "$LAB_STATE/relay/users" "$root/etc/dovecot/relay-users"
   container_chown_in relay dovecot "$root/etc/dovecot/relay-users"
+  # Postfix's SASL socket comes from Dovecot: start it first.
+  mkdir -p "$root/etc/systemd/system/postfix@-.service.d"
+  printf '[Unit]\nWants=dovecot.service\nAfter=dovecot.service\n' \
+    >"$root/etc/systemd/system/postfix@-.service.d/roost-lab.conf"
   # The milters of the image are the peer's business.
   ln -sf /dev/null "$root/etc/systemd/system/opendkim.service"
   ln -sf /dev/null "$root/etc/systemd/system/opendmarc.service"

@@ -35,14 +35,14 @@ import dns.rdatatype
 _SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 
-class KnotNotInstalled(RuntimeError):
+class KnotNotInstalledError(RuntimeError):
     """knotd/knotc are missing; the message says how to get them."""
 
 
 def _tool(name: str) -> str:
     path = shutil.which(name, path=_SBIN_PATH)
     if path is None:
-        raise KnotNotInstalled(
+        raise KnotNotInstalledError(
             f"{name} not found: the DNS tests need Knot DNS. Run `make test` (it installs the "
             "Debian packages the tests use) or `apt-get install knot`."
         )

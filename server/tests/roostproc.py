@@ -51,7 +51,9 @@ class RoostProcess:
     def port(self, kind: str) -> int:
         return self.base + OFFSETS[kind]
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [*ROOST, "-c", str(self.config), *args],
             input=stdin,
@@ -79,8 +81,9 @@ class RoostProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"roost serve exited: {self.log.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port("submission")), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port("submission")), timeout=1),
             ):
                 if "roost ready" in self.log.read_text():
                     return

@@ -144,7 +144,7 @@ class _Reader:
 
     def line_of(self, key: str) -> int | None:
         """Best-effort line of a dotted key: tomllib keeps no positions, so find the table header
-        and then the key inside it (or the header itself for a whole table)."""
+        and then the key inside it (the header itself for a whole table or a missing key)."""
         table, _, name = key.rpartition(".")
         in_table = table == ""
         header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -158,7 +158,8 @@ class _Reader:
                 continue
             if in_table and assignment.match(line):
                 return number
-        return None
+        # A missing key: point at its table, where it should be added.
+        return self.line_of(table) if table else None
 
     def error(self, key: str, message: str) -> ConfigError:
         line = self.line_of(key)

@@ -19,7 +19,7 @@ import pytest
 
 from roost.dkim import DKIMKey, DKIMKeyStore
 from roost.dns import DNSResolver
-from tests.knot import KnotNotInstalled, KnotServer, txt
+from tests.knot import KnotNotInstalledError, KnotServer, txt
 
 GOOD_IP = "192.0.2.1"
 BAD_IP = "192.0.2.99"
@@ -69,7 +69,7 @@ def knot(keystore: DKIMKeyStore) -> Iterator[KnotServer]:
     try:
         with KnotServer(zones(keystore)) as server:
             yield server
-    except KnotNotInstalled as err:
+    except KnotNotInstalledError as err:
         pytest.fail(str(err), pytrace=False)
 
 

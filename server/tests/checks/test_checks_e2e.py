@@ -18,7 +18,14 @@ AUTHSERV = "mx.roost.test"
     [
         (GOOD_IP, "mail.example.com", "alice@example.com", "pass", "mailfrom", "example.com"),
         (BAD_IP, "mail.example.com", "alice@example.com", "fail", "mailfrom", "example.com"),
-        (BAD_IP, "x.example.net", "a@softfail.example.com", "softfail", "mailfrom", "softfail.example.com"),
+        (
+            BAD_IP,
+            "x.example.net",
+            "a@softfail.example.com",
+            "softfail",
+            "mailfrom",
+            "softfail.example.com",
+        ),
         (GOOD_IP, "x.example.net", "a@nospf.example.com", "none", "mailfrom", "nospf.example.com"),
         # RFC 7208 §2.4: a null reverse-path is checked as postmaster@HELO.
         (GOOD_IP, "mail.example.com", "", "pass", "helo", "mail.example.com"),
@@ -165,9 +172,7 @@ def test_dmarc_strict_alignment_rejects_subdomain_spf(resolver: DNSResolver) -> 
     assert subdomain.action == "reject"
 
 
-def test_dmarc_unaligned_dkim_does_not_pass(
-    resolver: DNSResolver, keystore: DKIMKeyStore
-) -> None:
+def test_dmarc_unaligned_dkim_does_not_pass(resolver: DNSResolver, keystore: DKIMKeyStore) -> None:
     # A valid signature by example.org says nothing about mail From example.com.
     signed = sign(message(), "example.org", keystore.current("example.org"))
     verdict = evaluate(signed, resolver=resolver)
@@ -175,9 +180,7 @@ def test_dmarc_unaligned_dkim_does_not_pass(
     assert verdict.action == "reject"
 
 
-def test_second_from_cannot_dodge_policy(
-    resolver: DNSResolver, keystore: DKIMKeyStore
-) -> None:
+def test_second_from_cannot_dodge_policy(resolver: DNSResolver, keystore: DKIMKeyStore) -> None:
     signed = sign(message("a@example.org"), "example.org", keystore.current("example.org"))
     forged = signed.replace(b"From: Alice <a@example.org>", b"From: Bank <ceo@example.com>", 1)
     forged = forged.replace(b"To:", b"From: a@example.org\r\nTo:", 1)

@@ -13,7 +13,9 @@ from roost.store import (
     NoSuchDomain,
     NoSuchUser,
     SQLiteStore,
+    Store,
 )
+from roost.store.interfaces import Directory, MailStore
 
 
 def test_domains_are_normalised_listed_and_matched(store: SQLiteStore) -> None:
@@ -116,3 +118,12 @@ def test_alias_conflicts_and_bad_input(store: SQLiteStore) -> None:
     with pytest.raises(InvalidAddress):
         store.add_alias("bad@example.test", ["@example.test"])
     assert list(store.list_aliases()) == ["sales@example.test"]
+
+
+def test_sqlite_store_implements_the_whole_seam(store: SQLiteStore) -> None:
+    """Every Protocol method exists on SQLiteStore (mypy checks the signatures)."""
+    as_protocol: Store = store
+    for protocol in (Directory, MailStore):
+        for name in vars(protocol):
+            if not name.startswith("_"):
+                assert callable(getattr(as_protocol, name)), name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
 import subprocess
@@ -11,9 +10,10 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 from store_fixtures import ALICE, BOB
 
-from roost.store import SQLiteStore
+from roost.store import SQLiteStore, StoreClosed, sqlite_messages
 
 MESSAGE = b"Subject: durable\r\n\r\nstill here\r\n"
 
@@ -45,7 +45,7 @@ def test_a_fresh_store_and_another_process_see_a_delivery(store: SQLiteStore) ->
     result = run_python(
         f"""
         from pathlib import Path
-        from roost.store import SQLiteStore
+        from roost.store import SQLiteStore, StoreClosed, sqlite_messages
         store = SQLiteStore(Path({str(store.state_dir)!r}))
         print(repr(store.fetch({ALICE!r}, "INBOX", 1)))
         """
@@ -104,19 +104,15 @@ def test_crash_after_expunge_commit_leaves_only_a_sweepable_orphan(store: SQLite
     assert store.sweep_orphans(older_than=0) and message_files(store) == []
 
 
-def test_failed_commit_removes_the_written_file(store: SQLiteStore, monkeypatch) -> None:
-    from roost.store import sqlite_messages
-
+def test_failed_commit_removes_the_written_file(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def refuse(*args: object) -> int:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(sqlite_messages, "_insert", refuse)
-    try:
+    with pytest.raises(sqlite3.OperationalError):
         store.deliver([ALICE], MESSAGE)
-    except sqlite3.OperationalError:
-        pass
-    else:
-        raise AssertionError("deliver must fail when the index cannot be written")
     assert message_files(store) == []
     assert indexed_paths(store.state_dir) == []
 
@@ -177,11 +173,6 @@ def test_concurrent_deliveries_from_threads_and_processes(store: SQLiteStore) ->
 def test_close_stops_further_use(tmp_path: Path) -> None:
     opened = SQLiteStore(tmp_path)
     opened.close()
-    try:
+    with pytest.raises(StoreClosed, match="is closed"):
         opened.list_domains()
-    except Exception as exc:
-        assert type(exc).__name__ == "StoreClosed"
-        assert str(tmp_path) in str(exc)
-    else:
-        raise AssertionError("a closed store must refuse work")
-    assert os.path.exists(tmp_path / "roost.db")
+    assert (tmp_path / "roost.db").exists()

@@ -77,16 +77,16 @@ class SASLMechanisms:
             login = login_bytes.decode("utf-8")
             password = password_bytes.decode("utf-8")
         except UnicodeDecodeError:
-            return AuthResult(success=False, message=_INVALID)
+            return AuthResult(success=False, handled=False, message=_INVALID)
         account = login.strip().lower()
         if self._throttle.blocked(ip, account):
             log.warning("auth throttled for %s (account %s)", ip, account)
-            return AuthResult(success=False, message=_THROTTLED)
+            return AuthResult(success=False, handled=False, message=_THROTTLED)
         user = await asyncio.to_thread(self._verify, account, password)
         if user is None:
             self._throttle.failed(ip, account)
             log.info("auth failed for %s from %s", account, ip)
-            return AuthResult(success=False, message=_INVALID)
+            return AuthResult(success=False, handled=False, message=_INVALID)
         log.info("auth ok for %s from %s", user, ip)
         return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from roost.store.addresses import normalize_address
 from roost.store.errors import NoSuchMailbox, NoSuchUser, StoreClosed
+from roost.store.files import ensure_dir, fsync_dir
 from roost.store.interfaces import INBOX
 from roost.store.schema import migrate
 
@@ -33,10 +34,11 @@ class SQLiteBase:
         self.state_dir = Path(state_dir)
         self.messages_dir = self.state_dir / "messages"
         self._db_path = self.state_dir / "roost.db"
-        for directory in (self.state_dir, self.messages_dir):
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ensure_dir(self.messages_dir)
         # SQLite gives -wal and -shm the main file's mode, so creating it 0600 covers all three.
         os.close(os.open(self._db_path, os.O_RDWR | os.O_CREAT, 0o600))
+        fsync_dir(self.state_dir)  # the new database's own directory entry
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()

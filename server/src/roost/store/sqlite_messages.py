@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from roost.store.addresses import normalize_address
 from roost.store.errors import NoSuchMessage
@@ -37,7 +37,7 @@ _INFO = "SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, b.size FRO
 _JOIN_BLOB = "JOIN blobs b ON b.id = m.blob_id "
 
 
-def _info(row: sqlite3.Row | tuple) -> MessageInfo:
+def _info(row: Sequence[Any]) -> MessageInfo:
     uid, modseq, flags, seconds, offset, size = row
     return MessageInfo(uid, modseq, decode_flags(flags), from_stored_time(seconds, offset), size)
 
@@ -83,11 +83,15 @@ class SQLiteMessages(SQLiteBase):
         flags: Sequence[str] = (),
         internaldate: datetime | None = None,
     ) -> None:
-        """Durable on return. `special_use` picks e.g. the `\\Junk` folder, else INBOX."""
+        """Durable on return, so SMTP may answer `250` right after (RFC 5321 §6.1).
+
+        `special_use` picks the user's folder with that RFC 6154 attribute (`\\Junk` for
+        DMARC quarantine), else INBOX. Unknown users are refused before anything is written.
+        """
         recipients = list(dict.fromkeys(normalize_address(user) for user in users))
         stored_flags = encode_flags(normalize_flags(flags))
         stored_time = to_stored_time(internaldate)
-        with self._read() as conn:  # refuse unknown users before writing anything
+        with self._read() as conn:
             for user in recipients:
                 self._user_id(conn, user)
 
@@ -167,7 +171,7 @@ class SQLiteMessages(SQLiteBase):
         if row is None:
             raise NoSuchMessage(mailbox, uid)
         try:
-            return (self.messages_dir / row[0]).read_bytes()
+            return (self.messages_dir / str(row[0])).read_bytes()
         except FileNotFoundError:  # expunged by another session since the query
             raise NoSuchMessage(mailbox, uid) from None
 

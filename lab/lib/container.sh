@@ -26,6 +26,8 @@ container_seed() {
   cp "$LAB_STATE/ca/ca.crt" "$root/usr/local/share/ca-certificates/roost-lab-ca.crt"
   # No unit of a fresh image should wait for a network it cannot configure.
   ln -sf /dev/null "$root/etc/systemd/system/systemd-networkd-wait-online.service"
+  # Only the VPS is reached over SSH (and only it gets host keys).
+  [[ "$part" == vps ]] || ln -sf /dev/null "$root/etc/systemd/system/ssh.service"
 }
 
 container_boot() {

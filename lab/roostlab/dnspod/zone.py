@@ -134,6 +134,7 @@ class Zone:
             keyname=self.tsig.name,
             keyalgorithm=self.tsig.algorithm,
             lifetime=10,
+            relativize=False,
         )
         return dns.zone.from_xfr(xfr, relativize=False)
 

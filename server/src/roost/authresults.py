@@ -38,7 +38,7 @@ def _value(text: str) -> str:
 def _resinfo(method: str, result: str, comment: str, props: Sequence[tuple[str, str]]) -> list[str]:
     words = [f"{method}={result}"]
     if comment:
-        words.extend(_comment(comment).split(" "))
+        words.extend(w for w in _comment(comment).split(" ") if w)
     words.extend(f"{name}={_value(value)}" for name, value in props if value)
     return words
 

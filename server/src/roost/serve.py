@@ -27,6 +27,8 @@ from roost.smtp.limits import AuthThrottle, ConnectionLimiter
 from roost.smtp.mx import MXHandler
 from roost.smtp.protocol import ProtocolLimits, RoostSMTP
 from roost.smtp.submission import SubmissionHandler
+from roost.store.addresses import normalize_address
+from roost.store.errors import InvalidAddress
 from roost.store.sqlite import SQLiteStore
 from roost.tlsconfig import server_context
 
@@ -67,10 +69,13 @@ def _bind(endpoint: Endpoint) -> socket.socket:
 
 def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
     def verify(account: str, password: str) -> str | None:
-        encoded = store.password_hash(account)
+        try:
+            encoded = store.password_hash(account)
+        except InvalidAddress:
+            encoded = None
         # Unknown accounts cost one Argon2 check too, so timing does not reveal which exist.
         ok = verify_password(encoded or DUMMY_HASH, password)
-        return account if ok and encoded is not None else None
+        return normalize_address(account) if ok and encoded is not None else None
 
     return verify
 

@@ -116,13 +116,14 @@ def check(*, client_ip: str, helo: str, mail_from: str, resolver: Resolver) -> S
     A HELO that is not a domain name (address literal, single label) yields "none"
     (§4.3).
     """
-    query = _Query(resolver, i=client_ip, s=mail_from, h=helo)
+    # An IPv6 zone index ("fe80::1%eth0") is local to this host, not part of the address.
+    query = _Query(resolver, i=client_ip.split("%", 1)[0], s=mail_from, h=helo)
     result, _code, explanation = query.check()
-    identity: Literal["mailfrom", "helo"] = "helo" if query.ident == "helo" else "mailfrom"
+    identity: Literal["mailfrom", "helo"] = "mailfrom" if mail_from else "helo"
     return SPFResult(
         result=result,
         identity=identity,
-        domain=helo if identity == "helo" else query.o,
+        domain=query.o if mail_from else helo,
         explanation=explanation,
         comment=query.get_header_comment(result),
     )

@@ -103,5 +103,5 @@ def test_unreadable_key_is_a_clear_error(key_dir: Path) -> None:
     store = DKIMKeyStore(key_dir)
     key = store.generate("example.com", "ed25519", selector="e1")
     key.path.with_suffix(".json").write_text("{not json")
-    with pytest.raises(DKIMKeyError, match="unreadable DKIM key .*e1.pem"):
+    with pytest.raises(DKIMKeyError, match=r"unreadable DKIM key .*e1\.pem"):
         store.keys("example.com")

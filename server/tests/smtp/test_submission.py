@@ -162,6 +162,15 @@ def test_failed_logins_are_throttled_per_account(roost: RoostProcess) -> None:
     assert attempt(PASSWORD) == 454
 
 
+def test_malformed_login_is_an_ordinary_failure(roost: RoostProcess) -> None:
+    credentials = base64.b64encode(b"\0not-an-address\0whatever").decode()
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+        client.starttls(context=tls_client())
+        client.ehlo("client.test")
+        code, text = client.docmd("AUTH", f"PLAIN {credentials}")
+    assert (code, text[:5]) == (535, b"5.7.8")
+
+
 def test_secrets_and_bodies_stay_out_of_the_log(roost: RoostProcess) -> None:
     text = roost.log.read_text()
     assert PASSWORD not in text

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from store_fixtures import ALICE, BOB
 
-from roost.store import SQLiteStore, StoreClosed, sqlite_messages
+from roost.store import SchemaTooNew, SQLiteStore, StoreClosed, sqlite_messages
 
 MESSAGE = b"Subject: durable\r\n\r\nstill here\r\n"
 
@@ -45,7 +45,7 @@ def test_a_fresh_store_and_another_process_see_a_delivery(store: SQLiteStore) ->
     result = run_python(
         f"""
         from pathlib import Path
-        from roost.store import SQLiteStore, StoreClosed, sqlite_messages
+        from roost.store import SchemaTooNew, SQLiteStore, StoreClosed, sqlite_messages
         store = SQLiteStore(Path({str(store.state_dir)!r}))
         print(repr(store.fetch({ALICE!r}, "INBOX", 1)))
         """
@@ -176,3 +176,11 @@ def test_close_stops_further_use(tmp_path: Path) -> None:
     with pytest.raises(StoreClosed, match="is closed"):
         opened.list_domains()
     assert (tmp_path / "roost.db").exists()
+
+
+def test_a_database_from_a_newer_roost_is_refused(tmp_path: Path) -> None:
+    SQLiteStore(tmp_path).close()
+    with sqlite3.connect(tmp_path / "roost.db") as conn:
+        conn.execute("PRAGMA user_version = 999")
+    with pytest.raises(SchemaTooNew, match="upgrade Roost"):
+        SQLiteStore(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -78,6 +79,15 @@ def test_uidvalidity_differs_for_a_recreated_mailbox(store: SQLiteStore) -> None
     store.create_mailbox(ALICE, "Lists")
     assert store.mailbox_info(ALICE, "Lists").uidvalidity > first
     assert 0 < first < 2**32
+
+
+def test_uidvalidity_grows_even_if_the_clock_steps_back(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    newest = max(box.uidvalidity for box in store.list_mailboxes(BOB))
+    monkeypatch.setattr(time, "time", lambda: 1_000_000.0)
+    store.create_mailbox(ALICE, "Later")
+    assert store.mailbox_info(ALICE, "Later").uidvalidity == newest + 1
 
 
 def test_flags_store_bumps_modseq_only_on_change(store: SQLiteStore) -> None:

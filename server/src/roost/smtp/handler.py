@@ -14,7 +14,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from roost.smtp.context import SMTPContext
 from roost.smtp.protocol import RoostEnvelope, extensions
 from roost.smtp.replies import TEMPORARY_FAILURE, SMTPError
-from roost.store.errors import InvalidAddress
+from roost.store.errors import AliasTooDeep, InvalidAddress
 
 log = logging.getLogger("roost.smtp")
 P = ParamSpec("P")
@@ -53,6 +53,11 @@ class BaseHandler:
         session.host_name = hostname
         return extensions(responses)
 
+    async def handle_exception(self, error: Exception) -> str:
+        """Errors outside our hooks (aiosmtpd internals, SASL): detail to the log only."""
+        log.error("session error: %s: %s", type(error).__name__, error)
+        return str(TEMPORARY_FAILURE)
+
     async def resolve_local(self, envelope: RoostEnvelope, address: str) -> None:
         """Resolve a recipient in a hosted domain and remember the users it reaches."""
         if len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
@@ -61,6 +66,8 @@ class BaseHandler:
             resolution = await asyncio.to_thread(self.context.store.resolve, address)
         except InvalidAddress as exc:
             raise SMTPError(553, "5.1.3", "Bad recipient address syntax", str(exc)) from None
+        except AliasTooDeep as exc:
+            raise SMTPError(554, "5.4.6", "Alias expansion loop", str(exc)) from None
         if not resolution.local and not resolution.remote:
             raise SMTPError(550, "5.1.1", f"<{address}>: Recipient address rejected: User unknown")
         if resolution.remote:

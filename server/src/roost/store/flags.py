@@ -15,7 +15,6 @@ from roost.store.errors import InvalidFlag
 SYSTEM_FLAGS = {
     flag.lower(): flag for flag in ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 }
-SEEN = "\\Seen"
 DELETED = "\\Deleted"
 # RFC 9051 §9 atom: any CHAR except atom-specials ( ) { SP CTL % * " \ ] and no 8-bit.
 _ATOM = re.compile(r'[^(){ %*"\\\]\x00-\x1f\x7f-\U0010ffff]+')

@@ -1,0 +1,57 @@
+# The lab ("internet in a box", lab/README.md). Included by the top Makefile.
+# Everything here runs as root on Debian 12 and installs what it needs.
+LAB_DEBS := debootstrap systemd-container iproute2 nftables knot knot-dnsutils pebble \
+	dpkg-dev openssh-client curl ca-certificates python3-venv
+LAB_STAMPS ?= .stamps
+LAB_VENV ?= .venv
+LAB_PYTHON ?= /usr/bin/python3
+
+.PHONY: lab-deps lab-venv lab-up lab-down lab-test lab-block25 lab-unblock25 lab-status
+
+# Host packages. policy-rc.d keeps the packages' own daemons (knot) from
+# starting on the host: the lab runs its own, inside its namespaces.
+$(LAB_STAMPS)/lab-debs: lab/lab.mk
+	@mkdir -p $(LAB_STAMPS)
+	@missing=$$(for p in $(LAB_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "lab: installing Debian packages: $$missing"; \
+		[ "$$(id -u)" = 0 ] || { echo "lab: run as root (the lab needs namespaces and mounts)"; exit 1; }; \
+		created=0; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created=1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		rc=$$?; [ $$created = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
+	fi
+	@touch $@
+
+# pyvenv.cfg: a venv made anew (by anyone) gets the lab requirements again.
+$(LAB_STAMPS)/lab-venv: lab/requirements.txt $(wildcard $(LAB_VENV)/pyvenv.cfg)
+	@mkdir -p $(LAB_STAMPS)
+	@[ -x $(LAB_VENV)/bin/python ] || $(LAB_PYTHON) -m venv $(LAB_VENV)
+	@$(LAB_VENV)/bin/pip install -q --disable-pip-version-check -r lab/requirements.txt
+	@touch $@
+
+lab-deps: $(LAB_STAMPS)/lab-debs
+lab-venv: $(LAB_STAMPS)/lab-venv
+
+lab-up: lab-deps lab-venv
+	@lab/bin/lab-up
+
+lab-down:
+	@lab/bin/lab-down
+
+lab-status:
+	@lab/bin/lab-status
+
+lab-block25:
+	@lab/bin/lab-port25 block
+
+lab-unblock25:
+	@lab/bin/lab-port25 unblock
+
+# The lab's own tests: they bring the lab up if it is not (make lab-up), run
+# inside its controller namespace, and end by taking it down and checking
+# that nothing is left behind.
+lab-test: lab-deps lab-venv
+	@$(LAB_VENV)/bin/python -m pytest -q -p no:cacheprovider lab/tests

@@ -1,0 +1,66 @@
+"""checks.evaluate with the fake resolver: actions, edge cases, the header it returns."""
+
+from __future__ import annotations
+
+import pytest
+
+from roost import checks
+from roost.dns.fake import FakeResolver
+from tests.checks.messages import message
+
+ZONE = FakeResolver(
+    txt={
+        "example.com": ["v=spf1 ip4:192.0.2.1 -all"],
+        "_dmarc.example.com": ["v=DMARC1; p=reject"],
+        "_dmarc.example.net": ["v=DMARC1; p=quarantine"],
+    }
+)
+
+
+def run(msg: bytes, resolver: FakeResolver = ZONE, **kw: str) -> checks.InboundVerdict:
+    args = {"client_ip": "192.0.2.99", "helo": "h.example.org", "mail_from": "a@example.com"}
+    args.update(kw)
+    return checks.evaluate(msg, authserv_id="mx.roost.test", resolver=resolver, **args)
+
+
+def test_spf_aligned_pass_accepts() -> None:
+    verdict = run(message(), client_ip="192.0.2.1")
+    assert verdict.action == "accept"
+    assert verdict.header.startswith(b"Authentication-Results: mx.roost.test;\r\n\tspf=pass")
+    assert verdict.header.endswith(b"header.from=example.com\r\n")
+
+
+@pytest.mark.parametrize(
+    ("reject_action", "expected"), [("reject", "reject"), ("junk", "junk"), ("accept", "accept")]
+)
+def test_reject_action(reject_action: str, expected: str) -> None:
+    assert run(message(), reject_action=reject_action).action == expected
+
+
+def test_strictest_from_domain_wins() -> None:
+    msg = message("a@example.net", extra_headers="From: b@example.com\r\n")
+    verdict = run(msg, quarantine_action="accept")
+    assert verdict.action == "reject"
+    assert b"header.from=example.net" in verdict.header
+    assert b"header.from=example.com" in verdict.header
+
+
+def test_no_from_is_dmarc_permerror_but_accepted() -> None:
+    verdict = run(b"Subject: no from\r\n\r\nbody\r\n")
+    assert verdict.action == "accept"
+    assert b"dmarc=permerror" in verdict.header
+
+
+def test_dns_trouble_never_rejects() -> None:
+    down = FakeResolver(fail=["example.com.", "_dmarc.example.com."])
+    verdict = run(message(), resolver=down)
+    assert verdict.action == "accept"
+    assert b"spf=temperror" in verdict.header
+    assert b"dmarc=temperror" in verdict.header
+
+
+def test_null_sender_checks_helo() -> None:
+    helo_zone = FakeResolver(txt={"mail.example.com": ["v=spf1 ip4:192.0.2.1 -all"]})
+    verdict = run(message(), resolver=helo_zone, mail_from="", helo="mail.example.com")
+    assert b"smtp.helo=mail.example.com" in verdict.header
+    assert "spf=fail helo=mail.example.com" in verdict.reason

@@ -40,7 +40,16 @@ $(STAMPS)/venv: server/pyproject.toml
 	@$(VENV)/bin/pip install -q --disable-pip-version-check -e 'server[test]'
 	@touch $@
 
-deps: $(STAMPS)/debs
+# mailauth (npm) is the independent Ed25519 DKIM verifier: Debian 12's Mail::DKIM predates it.
+$(STAMPS)/npm: server/tests/checks/js/package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm \
+		>/dev/null; }
+	@npm ci --prefix server/tests/checks/js --no-audit --no-fund --silent
+	@touch $@
+
+deps: $(STAMPS)/debs $(STAMPS)/npm
 venv: $(STAMPS)/venv
 
 lint: venv

@@ -126,3 +126,22 @@ wait_for() {
 }
 
 in_ns() { local ns="$1"; shift; ip netns exec "$(ns_name "$ns")" "$@"; }
+
+# `ip netns exec` (and so lab/run) puts commands in a private mount namespace
+# whose unmounts never reach the host. Mounting and unmounting must happen in
+# the host's: re-exec there, through a process the lab started from it (the
+# nspawn of a container), when called from inside the lab.
+ensure_host_mount_ns() {
+  local want pidfile pid start
+  [[ -f "$LAB_STATE/mntns" ]] || return 0
+  want="$(cat "$LAB_STATE/mntns")"
+  [[ "$(readlink /proc/self/ns/mnt)" == "$want" ]] && return 0
+  for pidfile in "$LAB_PIDS"/container-*.pid; do
+    pid_alive "$pidfile" || continue
+    read -r pid start <"$pidfile"
+    if [[ "$(readlink "/proc/$pid/ns/mnt")" == "$want" ]]; then
+      exec nsenter --target "$pid" --mount --net -- "$@"
+    fi
+  done
+  echo "warning: not in the host's mount namespace and no lab process to reach it through" >&2
+}

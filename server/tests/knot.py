@@ -81,6 +81,8 @@ class KnotServer:
         self._serial = int(time.time())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._conf = Path()  # set by __enter__
+        self._log = Path()
 
     @property
     def nameserver(self) -> str:
@@ -136,7 +138,7 @@ class KnotServer:
         self._zones[name] = records
         self._write_zone(name)
         if is_new:
-            self._conf.write_text(self._config(Path(self._conf).parent))
+            self._conf.write_text(self._config(self._conf.parent))
             self._knotc("reload")
         else:
             self._knotc("zone-reload", name)

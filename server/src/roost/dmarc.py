@@ -17,6 +17,7 @@ Organizational Domains come from ``publicsuffixlist`` (RFC 7489 §3.2).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -101,8 +102,9 @@ def _dmarc_records(resolver: Resolver, domain: str) -> list[str]:
     except DNSNameError:
         return []
     records = [t.decode("utf-8", "replace") for t in txts]
-    # RFC 7489 §6.6.3: records that do not start with "v=DMARC1" are discarded.
-    return [r for r in records if r.replace(" ", "").startswith("v=DMARC1;") or r == "v=DMARC1"]
+    # RFC 7489 §6.6.3: records that do not start with "v=DMARC1" are discarded
+    # (§6.4 allows whitespace around "=" and ";").
+    return [r for r in records if re.match(r"v[ \t]*=[ \t]*DMARC1[ \t]*(;|$)", r)]
 
 
 def discover(resolver: Resolver, from_domain: str) -> tuple[str, str] | None:

@@ -45,7 +45,6 @@ def zones(store: DKIMKeyStore) -> dict[str, str]:
 @ TXT "{spf}"
 _dmarc TXT "v=DMARC1; p=reject; sp=quarantine; rua=mailto:dmarc@example.com"
 bounces TXT "{spf}"
-sub TXT "{spf}"
 softfail TXT "v=spf1 ip4:{GOOD_IP} ~all"
 mail A {GOOD_IP}
 mail TXT "v=spf1 a -all"

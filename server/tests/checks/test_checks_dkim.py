@@ -95,3 +95,11 @@ def test_sign_needs_from_and_keys(store: DKIMKeyStore, tmp_path: Path) -> None:
     other: DKIMKey = DKIMKeyStore(tmp_path).generate("example.net", "ed25519", "x")
     with pytest.raises(DKIMSignError, match=r"belongs to example\.net"):
         sign(message(), "example.com", [other])
+
+
+def test_hostile_signature_values_do_not_crash(signed: bytes, published: FakeResolver) -> None:
+    # A 3-byte Ed25519 signature: PyNaCl raises, dkimpy lets it through.
+    pattern = rb"(a=ed25519-sha256;.*?\bb=)[^;]*?(\r\nFrom:)"
+    short_ed25519 = re.sub(pattern, rb"\1AAAA\2", signed, flags=re.DOTALL)
+    assert short_ed25519 != signed
+    assert [r.result for r in verify(short_ed25519, published)] == ["pass", "neutral"]

@@ -92,15 +92,22 @@ def test_dkim_unknown_selector_is_permerror(
     assert [r.result for r in results] == ["permerror"]
 
 
-def evaluate(msg: bytes, *, ip: str = BAD_IP, mail_from: str = "alice@example.com", **kw: str):
+def evaluate(
+    msg: bytes,
+    *,
+    resolver: DNSResolver,
+    ip: str = BAD_IP,
+    mail_from: str = "alice@example.com",
+    **actions: str,
+) -> checks.InboundVerdict:
     return checks.evaluate(
         msg,
         client_ip=ip,
         helo="mail.example.net",
         mail_from=mail_from,
         authserv_id=AUTHSERV,
-        resolver=kw.pop("resolver"),
-        **kw,
+        resolver=resolver,
+        **actions,  # type: ignore[arg-type]
     )
 
 

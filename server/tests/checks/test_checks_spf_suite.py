@@ -1,5 +1,8 @@
 """The openspf RFC 7208 test suite (as shipped in pyspf's sdist) run through roost.spf.
 
+data/rfc7208-tests.yml is vendored unchanged from the pyspf 2.0.14 sdist
+(test/rfc7208-tests.yml); its licence is data/rfc7208-tests.LICENSE.
+
 Every test case is its own pytest param. The zone data is loaded into the fake
 resolver the way pyspf's own driver (test/testspf.py) loads it:
 

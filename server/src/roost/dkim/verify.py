@@ -109,6 +109,8 @@ def _verify_one(signer: dkim.DKIM, idx: int, raw: bytes, resolver: Resolver) -> 
         return DKIMResult("neutral", reason=str(err), **fields)
     except dkim.DKIMException as err:
         return DKIMResult("neutral", reason=str(err), **fields)
+    except Exception as err:  # dkimpy lets e.g. PyNaCl's errors escape on hostile input
+        return DKIMResult("neutral", reason=f"unverifiable: {err!r}", **fields)
     if ok:
         return DKIMResult("pass", reason="", **fields)
     return DKIMResult("fail", reason="signature did not verify", **fields)

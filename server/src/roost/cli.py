@@ -10,14 +10,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from roost import config as config_module
 from roost.config import Config, ConfigError
+from roost.control import wake_server
 from roost.devinit import DevInitError, init_dev
 from roost.dkim.keys import DKIMKeyStore
 from roost.privileges import PrivilegeError, drop_to
+from roost.queue.spool import QueueError, Spool
 from roost.store.errors import StoreError
 from roost.store.sqlite import SQLiteStore
 
@@ -34,7 +37,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args) or 0)
-    except (ConfigError, CommandError, DevInitError, PrivilegeError, StoreError, OSError) as exc:
+    except (
+        ConfigError,
+        CommandError,
+        DevInitError,
+        PrivilegeError,
+        StoreError,
+        QueueError,
+        OSError,
+    ) as exc:
         print(f"roost: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -68,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_domain_commands(commands)
     _add_mailbox_commands(commands)
     _add_dkim_commands(commands)
+    _add_queue_commands(commands)
     return parser
 
 
@@ -133,6 +145,18 @@ def _add_dkim_commands(commands: argparse._SubParsersAction) -> None:
     _action(dkim, "dns", cmd_dkim_dns, "print the TXT records to publish").add_argument("domain")
 
 
+def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
+    queue = _group(commands, "queue", "the outbound queue")
+    _action(queue, "list", cmd_queue_list, "queued messages and why they wait")
+    _action(queue, "retry", cmd_queue_retry, "retry now (all, or one message)").add_argument(
+        "id", nargs="?"
+    )
+    _action(queue, "drop", cmd_queue_drop, "delete a message, no bounce").add_argument("id")
+    _action(queue, "bounce", cmd_queue_bounce, "give up on a message and bounce it").add_argument(
+        "id"
+    )
+
+
 def load_config(args: argparse.Namespace) -> Config:
     return config_module.load(config_module.config_path(args.config))
 
@@ -153,7 +177,7 @@ def read_password() -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from roost.serve import run  # imported late: the admin commands need none of it
+    from roost.serve import run
 
     config = load_config(args)
     logging.basicConfig(
@@ -273,6 +297,63 @@ def cmd_mailbox_export(args: argparse.Namespace) -> int:
     count = store.export_mbox(args.address, args.folder, sys.stdout.buffer)
     sys.stdout.buffer.flush()
     print(f"exported {count} messages", file=sys.stderr)
+    return 0
+
+
+def open_spool(config: Config) -> Spool:
+    drop_to(config.run_as_user, config.run_as_group)
+    return Spool(config.state_dir)
+
+
+def cmd_queue_list(args: argparse.Namespace) -> int:
+    messages = open_spool(load_config(args)).all()
+    if not messages:
+        print("the queue is empty")
+    for message in messages:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(message.created))
+        print(f"{message.id}  {message.size} bytes  queued {created} UTC  from <{message.sender}>")
+        for rcpt in message.recipients:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rcpt.next_attempt))
+            print(f"    <{rcpt.address}>  attempts {rcpt.attempts}  next {when} UTC")
+            if rcpt.last_error:
+                print(f"        last error: {rcpt.last_error}")
+    return 0
+
+
+def cmd_queue_retry(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    count = open_spool(config).retry(args.id)
+    woke = wake_server(config)
+    print(f"{count} recipient(s) due now" + ("" if woke else "; the server is not running"))
+    return 0
+
+
+def cmd_queue_drop(args: argparse.Namespace) -> int:
+    open_spool(load_config(args)).drop(args.id)
+    print(f"dropped {args.id}")
+    return 0
+
+
+def cmd_queue_bounce(args: argparse.Namespace) -> int:
+    from roost.delivery.outcome import permanent
+    from roost.queue.bounce import Bouncer
+    from roost.queue.dsn import RecipientStatus
+
+    config = load_config(args)
+    spool = open_spool(config)
+    store = SQLiteStore(config.state_dir)
+    messages = spool.all(args.id)
+    if not messages:
+        raise CommandError(f"no queued message {args.id}; see `roost queue list`")
+    message = messages[0]
+    reason = permanent("the postmaster gave up on this message", "5.3.0")
+    statuses = [RecipientStatus(r.address, reason) for r in message.recipients]
+    Bouncer(config.hostname, spool, store).send(
+        message, spool.message_bytes(message.id), statuses, "failed"
+    )
+    spool.done(r.row for r in message.recipients)
+    wake_server(config)
+    print(f"bounced {args.id} to <{message.sender}>")
     return 0
 
 

@@ -83,6 +83,47 @@ class DNSConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    """Retry timing in seconds. The default schedule ends after 5 days, as RFC 5321 §4.5.4.1
+    suggests (give up after 4-5 days), and retries sooner at first, when most problems clear."""
+
+    retry_schedule: tuple[float, ...] = (60, 300, 900, 1800, 3600, 7200, 14400)
+    max_age: float = 5 * 86400
+    delay_warning: float = 4 * 3600
+    max_connections: int = 20
+    max_connections_per_domain: int = 3
+
+
+TLSMode = Literal["implicit", "starttls", "none"]
+
+
+@dataclass(frozen=True)
+class Relay:
+    """A fixed next hop: the smarthost or a static route. TLS is always verified when used."""
+
+    host: str
+    port: int
+    tls: TLSMode
+    username: str | None = None
+    password_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    domain: str
+    relay: Relay
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    mode: Literal["direct", "smarthost"] = "direct"
+    smarthost: Relay | None = None
+    routes: tuple[Route, ...] = ()
+    mx_port: int = 25
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     hostname: str
@@ -92,6 +133,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     dmarc: DMARCPolicy = field(default_factory=DMARCPolicy)
     dns: DNSConfig = field(default_factory=DNSConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
     run_as_user: str = "roost"
     run_as_group: str | None = None
     log_level: str = "info"
@@ -209,7 +252,7 @@ class _Reader:
             data,
             "",
             {"hostname", "state_dir", "user", "group", "log_level"}
-            | {"tls", "listeners", "limits", "dmarc", "dns"},
+            | {"tls", "listeners", "limits", "dmarc", "dns", "queue", "outbound"},
         )
         hostname = self.value(top, "hostname", str, check=_check_hostname)
         state_dir = Path(self.value(top, "state_dir", str, check=_check_absolute))
@@ -222,6 +265,8 @@ class _Reader:
             limits=self.limits(top),
             dmarc=self.dmarc(top),
             dns=self.dns(top),
+            queue=self.queue(top),
+            outbound=self.outbound(top),
             run_as_user=self.value(top, "user", str, "roost"),
             run_as_group=self.value(top, "group", str, None),
             log_level=self.value(top, "log_level", str, "info", _one_of(_LOG_LEVELS)),
@@ -291,6 +336,95 @@ class _Reader:
             servers = tuple(servers)
         timeout = self.value(table, "dns.timeout", float, 5.0, _check_positive)
         return DNSConfig(nameservers=servers, timeout=timeout)
+
+    def queue(self, top: Mapping[str, Any]) -> QueueConfig:
+        defaults = QueueConfig()
+        table = self.table(top, "queue", set(QueueConfig.__dataclass_fields__))
+        schedule = self.value(table, "queue.retry_schedule", list, list(defaults.retry_schedule))
+        if not schedule or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in schedule
+        ):
+            raise self.error(
+                "queue.retry_schedule",
+                "must be a non-empty list of positive seconds, e.g. [60, 300]",
+            )
+        values: dict[str, Any] = {"retry_schedule": tuple(float(v) for v in schedule)}
+        for name in ("max_age", "delay_warning", "max_connections", "max_connections_per_domain"):
+            default = getattr(defaults, name)
+            check = _check_not_negative if name == "delay_warning" else _check_positive
+            values[name] = self.value(table, f"queue.{name}", type(default), default, check)
+        return QueueConfig(**values)
+
+    def outbound(self, top: Mapping[str, Any]) -> OutboundConfig:
+        table = self.table(top, "outbound", {"mode", "smarthost", "routes", "mx_port", "ca_file"})
+        mode = self.value(table, "outbound.mode", str, "direct", _one_of(("direct", "smarthost")))
+        smarthost = None
+        if "smarthost" in table:
+            smarthost = self.relay(
+                self.table(table, "outbound.smarthost", _RELAY_KEYS), "outbound.smarthost"
+            )
+        if mode == "smarthost" and smarthost is None:
+            raise self.error(
+                "outbound.mode", 'is "smarthost" but there is no [outbound.smarthost] table'
+            )
+        routes = []
+        for index, entry in enumerate(self.value(table, "outbound.routes", list, [])):
+            key = "outbound.routes"
+            if not isinstance(entry, dict):
+                raise self.error(key, f"entry {index + 1} must be a table ([[outbound.routes]])")
+            self.table({"routes": entry}, key, _RELAY_KEYS | {"domain"})
+            domain = self.value(entry, f"{key}.domain", str).lower().rstrip(".")
+            routes.append(Route(domain, self.relay(entry, key)))
+        ca_file = self.value(table, "outbound.ca_file", str, None, _check_absolute)
+        return OutboundConfig(
+            mode=mode,
+            smarthost=smarthost,
+            routes=tuple(routes),
+            mx_port=self.value(table, "outbound.mx_port", int, 25, _check_port),
+            ca_file=Path(ca_file) if ca_file else None,
+        )
+
+    def relay(self, table: Mapping[str, Any], key: str) -> Relay:
+        host = self.value(table, f"{key}.host", str)
+        tls = self.value(
+            table, f"{key}.tls", str, "starttls", _one_of(("implicit", "starttls", "none"))
+        )
+        if tls == "none" and not _is_loopback(host):
+            raise self.error(
+                f"{key}.tls",
+                '"none" sends mail and passwords in clear text; it is allowed only for a '
+                'loopback host (tests); use "implicit" (465) or "starttls" (587/2525)',
+            )
+        username = self.value(table, f"{key}.username", str, None)
+        password_file = self.value(table, f"{key}.password_file", str, None, _check_absolute)
+        if (username is None) != (password_file is None):
+            raise self.error(f"{key}.username", "username and password_file go together")
+        default_port = 465 if tls == "implicit" else 587
+        return Relay(
+            host=host.lower().rstrip("."),
+            port=self.value(table, f"{key}.port", int, default_port, _check_port),
+            tls=tls,
+            username=username,
+            password_file=Path(password_file) if password_file else None,
+        )
+
+
+_RELAY_KEYS = {"host", "port", "tls", "username", "password_file"}
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _check_port(value: int) -> str | None:
+    return None if 0 < value < 65536 else f"{value} is not a port (1-65535)"
+
+
+def _check_not_negative(value: float) -> str | None:
+    return None if value >= 0 else f"must be 0 or more, not {value}"
 
 
 def parse_endpoint(text: str) -> Endpoint:

@@ -17,11 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from roost.config import Config, Endpoint
+from roost.control import remove_pidfile, write_pidfile
+from roost.delivery.deliverer import Deliverer
 from roost.dkim.keys import DKIMKeyStore
 from roost.dns.resolver import DNSResolver
 from roost.imap.unavailable import UnavailableIMAP
 from roost.passwords import DUMMY_HASH, verify_password
 from roost.privileges import drop_to
+from roost.queue.bounce import Bouncer
+from roost.queue.runner import QueueRunner
+from roost.queue.spool import Spool
 from roost.smtp.context import SMTPContext
 from roost.smtp.limits import AuthThrottle, ConnectionLimiter
 from roost.smtp.mx import MXHandler
@@ -82,16 +87,22 @@ def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
 
 async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -> None:
     store = SQLiteStore(config.state_dir)
+    spool = Spool(config.state_dir)
+    resolver = DNSResolver(
+        nameservers=list(config.dns.nameservers) if config.dns.nameservers else None,
+        timeout=config.dns.timeout,
+    )
+    deliverer = Deliverer(config.hostname, resolver, config.outbound)
+    runner = QueueRunner(spool, deliverer, Bouncer(config.hostname, spool, store), config.queue)
     context = SMTPContext(
         hostname=config.hostname,
         store=store,
-        resolver=DNSResolver(
-            nameservers=list(config.dns.nameservers) if config.dns.nameservers else None,
-            timeout=config.dns.timeout,
-        ),
+        resolver=resolver,
         dkim_keys=DKIMKeyStore(config.dkim_dir),
         limits=config.limits,
         dmarc=config.dmarc,
+        spool=spool,
+        wake_queue=runner.wake,
     )
     limits = config.limits
     protocol_limits = ProtocolLimits(
@@ -128,9 +139,12 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
         servers.append(await loop.create_server(factory, sock=entry.sock, ssl=server_tls))
         log.info("listening on %s (%s)", entry.endpoint, entry.kind)
 
+    queue_task = asyncio.create_task(runner.run())
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, runner.wake)
+    write_pidfile(config)
     log.info("roost ready as %s", config.hostname)
     await stop.wait()
     log.info("stopping: no new connections, waiting up to %.0fs for sessions", SHUTDOWN_GRACE)
@@ -138,7 +152,13 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
         server.close()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE)
+    await runner.stop(SHUTDOWN_GRACE)
+    queue_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await queue_task
+    spool.close()
     store.close()
+    remove_pidfile(config)
     log.info("stopped")
 
 

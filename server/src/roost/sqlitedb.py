@@ -16,14 +16,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from roost.store.errors import StoreClosed
-from roost.store.files import fsync_dir
+from roost.durable import fsync_dir
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
+class DatabaseClosed(Exception):  # noqa: N818 - a state, not a failure
+    pass
+
+
 class Database:
     """Per-thread connections to one SQLite file, with durable write transactions."""
+
+    closed_error: type[Exception] = DatabaseClosed
 
     def __init__(self, db_path: Path, migrate: Callable[[sqlite3.Connection], None]) -> None:
         self._db_path = db_path
@@ -50,7 +55,7 @@ class Database:
             return conn
         with self._guard:
             if self._closed:
-                raise StoreClosed(f"{self._db_path} is closed")
+                raise self.closed_error(f"{self._db_path} is closed")
             conn = sqlite3.connect(
                 self._db_path,
                 timeout=BUSY_TIMEOUT_SECONDS,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from roost.config import DMARCPolicy, Limits
 from roost.dkim.keys import DKIMKeyStore
 from roost.dns.resolver import Resolver
+from roost.queue.spool import Spool
 from roost.store.sqlite import SQLiteStore
 
 
@@ -18,3 +20,5 @@ class SMTPContext:
     dkim_keys: DKIMKeyStore
     limits: Limits
     dmarc: DMARCPolicy
+    spool: Spool
+    wake_queue: Callable[[], None]

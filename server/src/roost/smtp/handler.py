@@ -59,7 +59,7 @@ class BaseHandler:
         return str(TEMPORARY_FAILURE)
 
     async def resolve_local(self, envelope: RoostEnvelope, address: str) -> None:
-        """Resolve a recipient in a hosted domain and remember the users it reaches."""
+        """Resolve a recipient in a hosted domain: local users, plus remote alias targets."""
         if len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
             raise SMTPError(452, "4.5.3", "Too many recipients")
         try:
@@ -70,23 +70,31 @@ class BaseHandler:
             raise SMTPError(554, "5.4.6", "Alias expansion loop", str(exc)) from None
         if not resolution.local and not resolution.remote:
             raise SMTPError(550, "5.1.1", f"<{address}>: Recipient address rejected: User unknown")
-        if resolution.remote:
-            # Forwarding needs the outbound queue; refusing temporarily keeps the mail safe
-            # at the sender until it exists, instead of dropping the remote copies.
-            raise SMTPError(451, "4.3.2", "Forwarding to another domain is not available yet")
         for user in resolution.local:
             envelope.local_users[user] = None
+        for target in resolution.remote:
+            envelope.remote[target] = None
 
     async def is_local_domain(self, domain: str) -> bool:
         return await asyncio.to_thread(self.context.store.is_local_domain, domain)
 
-    async def deliver(self, envelope: RoostEnvelope, message: bytes, junk: bool = False) -> None:
-        await asyncio.to_thread(
-            self.context.store.deliver,
-            list(envelope.local_users),
-            message,
-            special_use="\\Junk" if junk else None,
-        )
+    async def deliver(
+        self, envelope: RoostEnvelope, queue_id: str, message: bytes, junk: bool = False
+    ) -> None:
+        """Store local copies and queue remote ones; both durable before this returns."""
+        if envelope.local_users:
+            await asyncio.to_thread(
+                self.context.store.deliver,
+                list(envelope.local_users),
+                message,
+                special_use="\\Junk" if junk else None,
+            )
+        if envelope.remote:
+            sender = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
+            await asyncio.to_thread(
+                self.context.spool.enqueue, queue_id, sender, list(envelope.remote), message
+            )
+            self.context.wake_queue()
 
 
 def client_ip(session: Session) -> str:

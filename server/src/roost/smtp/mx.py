@@ -94,7 +94,9 @@ class MXHandler(BaseHandler):
             queue_id=queue_id,
             recipient=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,
         )
-        await self.deliver(envelope, trace + verdict.header + message, verdict.action == "junk")
+        await self.deliver(
+            envelope, queue_id, trace + verdict.header + message, verdict.action == "junk"
+        )
         log.info(
             "accepted %s from=<%s> ip=%s rcpts=%d size=%d action=%s (%s)",
             queue_id,

@@ -24,11 +24,13 @@ log = logging.getLogger("roost.smtp")
 
 
 class RoostEnvelope(Envelope):
-    """aiosmtpd's envelope plus the local users RCPT resolved the recipients to, in order."""
+    """aiosmtpd's envelope plus what RCPT resolved the recipients to, in order: local users
+    (delivered to the store) and remote addresses (written to the queue)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.local_users: dict[str, None] = {}
+        self.remote: dict[str, None] = {}
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,10 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
     ) -> str:
         if await self.is_local_domain(domain_of(address)):
             await self.resolve_local(envelope, address)
+        elif len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
+            raise SMTPError(452, "4.5.3", "Too many recipients")
         else:
-            # Remote delivery arrives with the outbound queue; a 4xx keeps the message with
-            # the client until then rather than accepting what we cannot yet deliver.
-            raise SMTPError(
-                451, "4.3.2", "Delivery to other domains is not enabled on this server yet"
-            )
+            envelope.remote[address] = None
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
         return "250 2.1.5 Recipient OK"
@@ -109,7 +107,7 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
             queue_id=queue_id,
             recipient=None,
         )
-        await self.deliver(envelope, trace + message)
+        await self.deliver(envelope, queue_id, trace + message)
         log.info(
             "submitted %s user=%s from=<%s> rcpts=%d size=%d signed=%s",
             queue_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from roost.store.files import sweep_orphans
+from roost.durable import sweep_orphans
 from roost.store.sqlite_directory import SQLiteDirectory
 from roost.store.sqlite_mailboxes import SQLiteMailboxes
 from roost.store.sqlite_messages import SQLiteMessages

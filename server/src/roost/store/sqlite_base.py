@@ -11,16 +11,18 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+from roost.durable import ensure_dir
 from roost.sqlitedb import Database
 from roost.store.addresses import normalize_address
-from roost.store.errors import NoSuchMailbox, NoSuchUser
-from roost.store.files import ensure_dir
+from roost.store.errors import NoSuchMailbox, NoSuchUser, StoreClosed
 from roost.store.interfaces import INBOX
 from roost.store.schema import migrate
 
 
 class SQLiteBase(Database):
     """The store's database plus the lookups both halves of the store need."""
+
+    closed_error = StoreClosed
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)

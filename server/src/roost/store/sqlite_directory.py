@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from roost.durable import remove_files
 from roost.store import resolution
 from roost.store.addresses import (
     domain_part,
@@ -22,7 +23,6 @@ from roost.store.errors import (
     NoSuchDomain,
     NoSuchUser,
 )
-from roost.store.files import remove_files
 from roost.store.interfaces import DEFAULT_MAILBOXES, Resolution
 from roost.store.sqlite_base import SQLiteBase
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from roost.durable import remove_files
 from roost.store.addresses import normalize_address
 from roost.store.errors import AlreadyExists, MailboxNotAllowed, NoSuchMailbox
-from roost.store.files import remove_files
 from roost.store.interfaces import INBOX, SPECIAL_USES, MailboxInfo
 from roost.store.sqlite_base import SQLiteBase, mailbox_name
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, BinaryIO, TypeVar
 
+from roost.durable import new_message_path, remove_files, write_durably
 from roost.store.addresses import normalize_address
 from roost.store.errors import NoSuchMessage
-from roost.store.files import new_message_path, remove_files, write_durably
 from roost.store.flags import (
     DELETED,
     apply_flags,

@@ -1,0 +1,1023 @@
+"""A real Postfix on loopback for tests: the remote MX, or a smarthost that wants SASL.
+
+Usage::
+
+    with PostfixPeer(domains=["peer.test"], reject={"busy@peer.test": "450 4.2.0 try later"}) as mx:
+        # deliver to 127.0.0.1:mx.smtp_port (STARTTLS offered; trust mx.ca_cert)
+        mx.wait_for("alice@peer.test", 1)          # -> [b"Return-Path: ...", ...]
+
+    with PostfixPeer(sasl_users={"roost": "s3cret"}) as relay:
+        # relay.submission_port: STARTTLS then AUTH required (587-style)
+        # relay.smtps_port: implicit TLS then AUTH required (465-style)
+        relay.wait_for("bob@anywhere.example", 1)  # relayed mail for any domain is kept here
+
+    with SMTPSink(soft_reject=["RCPT"]) as sink:   # Postfix's smtp-sink with fault injection
+        ...
+        sink.wait_for(1)
+
+Each PostfixPeer is a private Postfix instance (never the system one): its main.cf, master.cf,
+queue, data directory, TLS files, SASL database, Maildirs and log all live in one temporary
+directory, and it is started with ``postfix -c DIR start`` and stopped by the master pid it writes
+(its whole process group is waited for). Nothing is looked up in DNS. Mail for ``domains`` is
+delivered to Maildirs; with ``sasl_users`` mail an authenticated client relays to any other domain
+is delivered to Maildirs too (or forwarded to ``relayhost`` when one is given), so tests read both
+with :meth:`PostfixPeer.messages`. The log (``maillog_file``) is at :attr:`PostfixPeer.log_path`.
+
+Running Postfix needs root (its master and the smtp-sink socket setup do); tests that use this
+module should skip otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import ipaddress
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+#: Debian packages this module needs (the Makefile's TEST_DEBS should list them).
+DEBIAN_PACKAGES = ("postfix", "sasl2-bin", "libsasl2-modules", "libsasl2-modules-db")
+
+_SBIN_PATH = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
+_UNPRIVILEGED_USER = "nobody"  # owns the Maildirs; virtual(8) delivers as this uid
+
+
+class PostfixNotInstalledError(RuntimeError):
+    """Postfix (or saslpasswd2) is missing; the message says how to get it."""
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=_SBIN_PATH)
+    if path is None:
+        raise PostfixNotInstalledError(
+            f"{name} not found: the tests that drive a real Postfix need the Debian packages "
+            f"{' '.join(DEBIAN_PACKAGES)}. Run `make test` (it installs the Debian packages the "
+            "tests use), or as root: echo 'postfix postfix/main_mailer_type select No "
+            "configuration' | debconf-set-selections && apt-get install -y "
+            + " ".join(DEBIAN_PACKAGES)
+        )
+    return path
+
+
+def require_postfix(*, sasl: bool = False) -> None:
+    """Raise :class:`PostfixNotInstalledError` unless postfix (and saslpasswd2) are installed."""
+    _tool("postfix")
+    _tool("postconf")
+    _tool("smtp-sink")
+    if sasl:
+        _tool("saslpasswd2")
+
+
+def postfix_available(*, sasl: bool = False) -> str | None:
+    """``None`` when this module can run here, else why not (for ``pytest.skip``)."""
+    if os.geteuid() != 0:
+        return "a private Postfix instance needs root"
+    try:
+        require_postfix(sasl=sasl)
+    except PostfixNotInstalledError as exc:
+        return str(exc)
+    return None
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``address`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+def _free_ports(address: str, count: int) -> list[int]:
+    """``count`` distinct free ports (all held open together while choosing)."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.bind((address, 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _wait_listening(address: str, port: int, deadline: float, alive: object = None) -> None:
+    """Poll until something accepts TCP connections on address:port."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            try:
+                sock.connect((address, port))
+                return
+            except OSError:
+                pass
+        if callable(alive) and not alive():
+            raise RuntimeError(f"process died before listening on {address}:{port}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listening on {address}:{port}")
+        time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+class TestCA:
+    """A throwaway certificate authority (made with ``cryptography``) and the leaves it signs."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, directory: Path, name: str = "Roost Test CA") -> None:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.datetime.now(datetime.UTC)
+        public = self._key.public_key()
+        self._cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+        #: PEM file of the CA certificate: what a client trusts.
+        self.cert_path = directory / "ca.pem"
+        self.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
+
+    def issue(self, hostname: str, *, ip: str | None = "127.0.0.1") -> tuple[Path, Path]:
+        """A server certificate for ``hostname`` (and ``ip``); returns (cert chain, key) paths."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.UTC)
+        names: list[x509.GeneralName] = [x509.DNSName(hostname)]
+        if ip:
+            names.append(x509.IPAddress(ipaddress.ip_address(ip)))
+        ca_public = self._key.public_key()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+            .issuer_name(self._cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False
+            )
+            .sign(self._key, hashes.SHA256())
+        )
+        cert_path = self.directory / f"{hostname}.pem"
+        key_path = self.directory / f"{hostname}.key"
+        cert_path.write_bytes(
+            cert.public_bytes(serialization.Encoding.PEM)
+            + self._cert.public_bytes(serialization.Encoding.PEM)
+        )
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert_path, key_path
+
+    def client_context(self) -> ssl.SSLContext:
+        """A client context that trusts only this CA and checks host names."""
+        return ssl.create_default_context(cafile=str(self.cert_path))
+
+
+# --------------------------------------------------------------------------- Postfix
+
+
+def _maildir_files(maildir: Path) -> list[Path]:
+    """Every message file in a Maildir (new/ and cur/), oldest first."""
+    files: list[Path] = []
+    for sub in ("new", "cur"):
+        folder = maildir / sub
+        if folder.is_dir():
+            files.extend(p for p in folder.iterdir() if p.is_file())
+    files.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
+    return files
+
+
+def _delivered_to(path: Path) -> str:
+    """The Delivered-To: address that virtual(8) put first in a delivered message."""
+    with path.open("rb") as handle:
+        for line in handle:
+            if line in (b"\n", b"\r\n"):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"delivered-to":
+                return value.strip().decode("utf-8", "replace").lower()
+    return ""
+
+
+def _map_key(address: str) -> str:
+    return address.strip().strip("<>").lower()
+
+
+def _reply(reply: str) -> str:
+    """Check an access-map reply like ``450 4.2.0 try later``; returns it stripped."""
+    reply = reply.strip()
+    code = reply.split(" ", 1)[0]
+    if len(code) != 3 or not code.isdigit() or code[0] not in "45":
+        raise ValueError(f"reject reply must start with a 4xx or 5xx code: {reply!r}")
+    if "\n" in reply:
+        raise ValueError("reject reply must be one line")
+    return reply
+
+
+class PostfixPeer:
+    """A private Postfix on 127.0.0.1: an MX for ``domains`` and, with ``sasl_users``, a smarthost.
+
+    Ports (chosen free when not given): :attr:`smtp_port` is plain SMTP with STARTTLS offered
+    and no AUTH, accepting mail for ``domains`` only (relay refused, ``554 5.7.1``). With
+    ``sasl_users`` there are also :attr:`submission_port` (STARTTLS required before AUTH, AUTH
+    required before MAIL) and :attr:`smtps_port` (implicit TLS, AUTH required); authenticated
+    clients may relay to any domain. Server certificates are for ``hostname`` (and 127.0.0.1),
+    signed by a CA made per instance: :attr:`ca_cert` / :meth:`client_context`.
+
+    ``reject`` maps a recipient (address, or a bare domain) to an access-map reply such as
+    ``"450 4.2.0 try later"``; it applies on every port at RCPT time and can be changed while
+    running with :meth:`set_reject`. ``relayhost`` (``"[127.0.0.1]:2526"``) forwards mail for
+    other domains with Postfix's SMTP client instead of keeping it here. ``main_cf`` adds or
+    overrides main.cf parameters.
+    """
+
+    def __init__(
+        self,
+        domains: Iterable[str] = ("peer.test",),
+        *,
+        hostname: str = "mx.peer.test",
+        reject: Mapping[str, str] | None = None,
+        sasl_users: Mapping[str, str] | None = None,
+        relayhost: str | None = None,
+        smtp_port: int | None = None,
+        submission_port: int | None = None,
+        smtps_port: int | None = None,
+        address: str = "127.0.0.1",
+        main_cf: Mapping[str, str] | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.domains = [d.strip().lower().rstrip(".") for d in domains]
+        if not self.domains:
+            raise ValueError("PostfixPeer needs at least one domain")
+        self.hostname = hostname
+        self.address = address
+        self.sasl_users = dict(sasl_users or {})
+        self.relayhost = relayhost
+        self._reject = {_map_key(k): _reply(v) for k, v in (reject or {}).items()}
+        self._ports_wanted = (smtp_port, submission_port, smtps_port)
+        self._main_cf_extra = dict(main_cf or {})
+        self._start_timeout = start_timeout
+        self.smtp_port = 0
+        self.submission_port: int | None = None
+        self.smtps_port: int | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.root = Path()
+        self.config_dir = Path()
+        self.queue_dir = Path()
+        self.mail_dir = Path()
+        self._recipients: dict[str, str] = {}
+        self.log_path = Path()
+        self.ca: TestCA | None = None
+        self.master_pid: int | None = None
+        self.startup_seconds = 0.0
+
+    # ---------------------------------------------------------------- life cycle
+
+    def __enter__(self) -> PostfixPeer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Write the configuration, start the master and wait until every port answers."""
+        if os.geteuid() != 0:
+            raise PermissionError("a private Postfix instance must be started as root")
+        postfix = _tool("postfix")
+        _tool("postconf")
+        if self.sasl_users:
+            _tool("saslpasswd2")
+        began = time.monotonic()
+        self._tmp = tempfile.TemporaryDirectory(prefix="roost-postfix-")
+        try:
+            self._configure(Path(self._tmp.name))
+            result = subprocess.run(
+                [postfix, "-c", str(self.config_dir), "start"],
+                capture_output=True,
+                text=True,
+                timeout=self._start_timeout,
+                env=self._env(),
+            )
+            if result.returncode != 0:
+                raise RuntimeError(
+                    f"postfix start failed ({result.returncode}):\n{result.stdout}"
+                    f"{result.stderr}\n--- maillog ---\n{self.log()}"
+                )
+            self.master_pid = self._read_master_pid()
+            deadline = time.monotonic() + self._start_timeout
+            for port in self.ports():
+                _wait_listening(self.address, port, deadline, self.running)
+            self._wait_banner(self.smtp_port, deadline)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the master (SIGTERM to its pid) and wait until its whole process group is gone.
+
+        Falls back to ``postfix -c DIR abort`` and then SIGKILL to the group. The temporary
+        directory is removed afterwards (set ROOST_KEEP_POSTFIX=1 to keep it).
+        """
+        pid = self.master_pid
+        if pid is None and self._tmp is not None:
+            with contextlib.suppress(RuntimeError):
+                pid = self._read_master_pid(wait=0)
+        if pid is not None:
+            self._terminate_group(pid, timeout)
+        self.master_pid = None
+        if self._tmp is not None:
+            if os.environ.get("ROOST_KEEP_POSTFIX"):
+                print(f"kept Postfix directory {self._tmp.name}")
+            else:
+                self._tmp.cleanup()
+            self._tmp = None
+
+    def _terminate_group(self, pid: int, timeout: float) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _group_alive(pid):
+                return
+            time.sleep(0.02)
+        with contextlib.suppress(Exception):
+            subprocess.run(
+                [_tool("postfix"), "-c", str(self.config_dir), "abort"],
+                capture_output=True,
+                timeout=10,
+                env=self._env(),
+            )
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def running(self) -> bool:
+        """Whether the master process is alive."""
+        return self.master_pid is not None and _process_alive(self.master_pid)
+
+    def processes(self) -> list[int]:
+        """Pids of the master and every process in its process group (its daemons)."""
+        if self.master_pid is None:
+            return []
+        return _group_members(self.master_pid)
+
+    def ports(self) -> list[int]:
+        """Every port this instance listens on."""
+        return [p for p in (self.smtp_port, self.submission_port, self.smtps_port) if p]
+
+    # ---------------------------------------------------------------- what tests use
+
+    @property
+    def ca_cert(self) -> Path:
+        """The PEM file of the CA that signed this instance's server certificate."""
+        assert self.ca is not None, "not started"
+        return self.ca.cert_path
+
+    def client_context(self) -> ssl.SSLContext:
+        """An SSL client context trusting only this instance's CA (host names are checked)."""
+        assert self.ca is not None, "not started"
+        return self.ca.client_context()
+
+    @property
+    def maildir(self) -> Path:
+        """The one Maildir every delivered message lands in (one file per recipient)."""
+        return self.mail_dir / "all"
+
+    def _index(self) -> list[tuple[str, Path]]:
+        """(Delivered-To address, file) for every delivered message, oldest first."""
+        out: list[tuple[str, Path]] = []
+        for path in _maildir_files(self.maildir):
+            key = str(path.name)
+            if key not in self._recipients:
+                with contextlib.suppress(FileNotFoundError):
+                    self._recipients[key] = _delivered_to(path)
+            out.append((self._recipients.get(key, ""), path))
+        return out
+
+    def messages(self, address: str) -> list[bytes]:
+        """Every message delivered to ``address`` so far, oldest first.
+
+        As stored by virtual(8): LF line endings, with ``Return-Path:``, ``Delivered-To:`` and
+        ``X-Original-To:`` (and Postfix's ``Received:``) prepended. The address is compared
+        without regard to case.
+        """
+        wanted = _map_key(address)
+        return [p.read_bytes() for rcpt, p in self._index() if rcpt == wanted]
+
+    def delivered(self) -> dict[str, list[bytes]]:
+        """Every message delivered so far (to any address), by recipient address, lower-cased."""
+        out: dict[str, list[bytes]] = {}
+        for rcpt, path in self._index():
+            out.setdefault(rcpt, []).append(path.read_bytes())
+        return out
+
+    def count(self) -> int:
+        """How many deliveries (message files, one per recipient) there have been."""
+        return len(_maildir_files(self.maildir))
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[bytes]:
+        """Poll until ``address`` has at least ``count`` messages; returns them all.
+
+        Raises ``TimeoutError`` with the tail of the Postfix log when they do not arrive.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(address)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{address}: {len(found)} of {count} messages after {timeout}s; "
+                    f"maillog tail:\n{self.log(tail=40)}"
+                )
+            time.sleep(0.05)
+
+    def queue_size(self) -> int:
+        """Messages still in this Postfix's queue (incoming, active, deferred, hold)."""
+        total = 0
+        for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+            folder = self.queue_dir / sub
+            if folder.is_dir():
+                total += sum(len(files) for _, _, files in os.walk(folder))
+        return total
+
+    def log(self, tail: int | None = None) -> str:
+        """The instance's maillog (or its last ``tail`` lines)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        if tail is not None:
+            text = "\n".join(text.splitlines()[-tail:])
+        return text
+
+    def set_reject(self, reject: Mapping[str, str]) -> None:
+        """Replace the ``reject`` map while running; new SMTP sessions see it at once."""
+        self._reject = {_map_key(k): _reply(v) for k, v in reject.items()}
+        self._write_reject_map()
+        self.postfix("reload")
+        # After a reload the master starts new smtpd processes (which read the new table) for
+        # new connections; the idle old ones finish their current wait and exit. Give the master
+        # a moment to have handled SIGHUP.
+        time.sleep(0.3)
+
+    def postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``postfix -c DIR ARGS`` (e.g. ``flush``, ``reload``) for this instance."""
+        result = subprocess.run(
+            [_tool("postfix"), "-c", str(self.config_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=self._env(),
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"postfix {' '.join(args)}: {result.stdout}{result.stderr}")
+        return result
+
+    def postconf(self, *args: str) -> str:
+        """``postconf -c DIR ARGS`` for this instance, e.g. ``postconf("-n")``."""
+        return subprocess.run(
+            [_tool("postconf"), "-c", str(self.config_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+
+    # ---------------------------------------------------------------- configuration
+
+    @property
+    def _syslog_name(self) -> str:
+        return f"peer{self.smtp_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = _SBIN_PATH
+        env.pop("MAIL_CONFIG", None)
+        return env
+
+    def _configure(self, root: Path) -> None:
+        self.root = root
+        root.chmod(0o755)  # the postfix user and the delivery uid must reach inside
+        self.config_dir = root / "conf"
+        self.queue_dir = root / "queue"
+        self.mail_dir = root / "mail"
+        data_dir = root / "data"
+        log_dir = root / "log"
+        tls_dir = root / "tls"
+        for folder in (self.config_dir, self.queue_dir, log_dir):
+            folder.mkdir(mode=0o755)
+        self.log_path = log_dir / "maillog"
+
+        postfix_user = pwd.getpwnam("postfix")
+        data_dir.mkdir(mode=0o700)
+        os.chown(data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
+        delivery_user = pwd.getpwnam(_UNPRIVILEGED_USER)
+        self.mail_dir.mkdir(mode=0o755)
+        os.chown(self.mail_dir, delivery_user.pw_uid, delivery_user.pw_gid)
+
+        self.ca = TestCA(tls_dir)
+        cert, key = self.ca.issue(self.hostname, ip=self.address)
+        tls_dir.chmod(0o755)
+        key.chmod(0o640)
+        os.chown(key, 0, postfix_user.pw_gid)
+
+        wanted_smtp, wanted_sub, wanted_smtps = self._ports_wanted
+        spare = iter(_free_ports(self.address, 3))
+        self.smtp_port = wanted_smtp or next(spare)
+        if self.sasl_users:
+            self.submission_port = wanted_sub or next(spare)
+            self.smtps_port = wanted_smtps or next(spare)
+
+        sasl_dir = root / "sasl"
+        if self.sasl_users:
+            self._make_sasldb(sasl_dir, postfix_user.pw_gid)
+
+        self._write_reject_map()
+        main = self._main_cf(data_dir, cert, key, sasl_dir)
+        main.update(self._main_cf_extra)
+        (self.config_dir / "main.cf").write_text(
+            "# written by tests/postfix.py\n" + "".join(f"{k} = {v}\n" for k, v in main.items())
+        )
+        (self.config_dir / "master.cf").write_text(self._master_cf())
+
+    def _write_reject_map(self) -> None:
+        path = self.config_dir / "reject"
+        tmp = path.with_suffix(".new")
+        tmp.write_text("".join(f"{k}\t{v}\n" for k, v in self._reject.items()))
+        tmp.replace(path)
+
+    def _make_sasldb(self, sasl_dir: Path, postfix_gid: int) -> None:
+        sasl_dir.mkdir(mode=0o750)
+        os.chown(sasl_dir, 0, postfix_gid)
+        db = sasl_dir / "sasldb2"
+        (sasl_dir / "smtpd.conf").write_text(
+            "pwcheck_method: auxprop\n"
+            "auxprop_plugin: sasldb\n"
+            "mech_list: PLAIN LOGIN\n"
+            f"sasldb_path: {db}\n"
+        )
+        for user, password in self.sasl_users.items():
+            if "\n" in password or "\n" in user:
+                raise ValueError("SASL user names and passwords must be one line")
+            result = subprocess.run(
+                [_tool("saslpasswd2"), "-f", str(db), "-c", "-p", "-u", self.hostname, user],
+                input=password,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"saslpasswd2 {user}: {result.stdout}{result.stderr}")
+        db.chmod(0o640)
+        os.chown(db, 0, postfix_gid)
+
+    def _main_cf(self, data_dir: Path, cert: Path, key: Path, sasl_dir: Path) -> dict[str, str]:
+        conf = self.config_dir
+        other_domains = "smtp" if self.relayhost else "virtual"
+        main: dict[str, str] = {
+            "compatibility_level": "3.6",
+            "config_directory": str(conf),
+            "queue_directory": str(self.queue_dir),
+            "data_directory": str(data_dir),
+            "maillog_file": str(self.log_path),
+            "maillog_file_prefixes": str(self.root),
+            "syslog_name": self._syslog_name,
+            "myhostname": self.hostname,
+            "mydomain": self.hostname.partition(".")[2] or self.hostname,
+            "myorigin": "$myhostname",
+            "mydestination": "",
+            "mynetworks": "127.0.0.1/32",
+            "local_recipient_maps": "",
+            "alias_maps": "",
+            "alias_database": "",
+            "relay_domains": "",
+            "append_dot_mydomain": "no",
+            "biff": "no",
+            "inet_interfaces": self.address,
+            "inet_protocols": "ipv4",
+            "smtpd_banner": f"{self.hostname} ESMTP Postfix (roost test peer)",
+            "smtpd_peername_lookup": "no",
+            "smtp_dns_support_level": "disabled",
+            "smtp_host_lookup": "native",
+            "queue_run_delay": "1s",
+            "minimal_backoff_time": "1s",
+            "maximal_backoff_time": "2s",
+            "delay_warning_time": "0",
+            "smtp_connect_timeout": "5s",
+            "smtpd_error_sleep_time": "0",
+            "smtpd_soft_error_limit": "1000",
+            "smtpd_hard_error_limit": "1000",
+            "smtpd_client_restrictions": "",
+            "smtpd_helo_restrictions": "",
+            "smtpd_sender_restrictions": "",
+            "smtpd_relay_restrictions": "permit_sasl_authenticated, reject_unauth_destination",
+            "smtpd_recipient_restrictions": f"check_recipient_access texthash:{conf}/reject",
+            "smtpd_tls_chain_files": f"{key}, {cert}",
+            "smtpd_tls_security_level": "may",
+            "smtpd_tls_loglevel": "1",
+            "smtpd_tls_received_header": "yes",
+            "smtpd_sasl_auth_enable": "no",
+            "smtpd_sasl_type": "cyrus",
+            "smtpd_sasl_path": "smtpd",
+            "cyrus_sasl_config_path": str(sasl_dir),
+            "smtpd_sasl_local_domain": "$myhostname",
+            "smtpd_sasl_security_options": "noanonymous",
+            "smtpd_sasl_authenticated_header": "yes",
+            "smtp_tls_security_level": "may",
+            "smtp_tls_CAfile": str(self.ca_cert),
+            "virtual_mailbox_domains": " ".join(self.domains),
+            "virtual_mailbox_base": str(self.mail_dir),
+            # virtual(8) refuses $1 substitutions from regexp maps, so every recipient
+            # shares one Maildir and messages() picks by the Delivered-To: header.
+            "virtual_mailbox_maps": "static:all/",
+            "virtual_uid_maps": f"static:{pwd.getpwnam(_UNPRIVILEGED_USER).pw_uid}",
+            "virtual_gid_maps": f"static:{pwd.getpwnam(_UNPRIVILEGED_USER).pw_gid}",
+            "virtual_mailbox_limit": "0",
+            "message_size_limit": "52428800",
+            "default_transport": other_domains,
+            "relay_transport": other_domains,
+            "relayhost": self.relayhost or "",
+            "default_destination_concurrency_limit": "20",
+        }
+        return main
+
+    def _master_cf(self) -> str:
+        a = self.address
+        lines = [
+            "# written by tests/postfix.py; chroot off everywhere",
+            "# service type private unpriv chroot wakeup maxproc command",
+            f"{a}:{self.smtp_port} inet n - n - - smtpd",
+            f"  -o syslog_name={self._syslog_name}/mx",
+        ]
+        auth_only = [
+            "  -o smtpd_sasl_auth_enable=yes",
+            "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject",
+            "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+        ]
+        if self.submission_port:
+            lines += [
+                f"{a}:{self.submission_port} inet n - n - - smtpd",
+                f"  -o syslog_name={self._syslog_name}/submission",
+                "  -o smtpd_tls_security_level=encrypt",
+                "  -o smtpd_tls_auth_only=yes",
+                *auth_only,
+            ]
+        if self.smtps_port:
+            lines += [
+                f"{a}:{self.smtps_port} inet n - n - - smtpd",
+                f"  -o syslog_name={self._syslog_name}/smtps",
+                "  -o smtpd_tls_wrappermode=yes",
+                *auth_only,
+            ]
+        lines += [
+            "pickup    unix  n       -       n       60      1       pickup",
+            "cleanup   unix  n       -       n       -       0       cleanup",
+            "qmgr      unix  n       -       n       300     1       qmgr",
+            "tlsmgr    unix  -       -       n       1000?   1       tlsmgr",
+            "rewrite   unix  -       -       n       -       -       trivial-rewrite",
+            "bounce    unix  -       -       n       -       0       bounce",
+            "defer     unix  -       -       n       -       0       bounce",
+            "trace     unix  -       -       n       -       0       bounce",
+            "verify    unix  -       -       n       -       1       verify",
+            "flush     unix  n       -       n       1000?   0       flush",
+            "proxymap  unix  -       -       n       -       -       proxymap",
+            "proxywrite unix -       -       n       -       1       proxymap",
+            "smtp      unix  -       -       n       -       -       smtp",
+            "relay     unix  -       -       n       -       -       smtp",
+            "showq     unix  n       -       n       -       -       showq",
+            "error     unix  -       -       n       -       -       error",
+            "retry     unix  -       -       n       -       -       error",
+            "discard   unix  -       -       n       -       -       discard",
+            "local     unix  -       n       n       -       -       local",
+            "virtual   unix  -       n       n       -       -       virtual",
+            "lmtp      unix  -       -       n       -       -       lmtp",
+            "anvil     unix  -       -       n       -       1       anvil",
+            "scache    unix  -       -       n       -       1       scache",
+            "postlog   unix-dgram n  -       n       -       1       postlogd",
+        ]
+        return "\n".join(lines) + "\n"
+
+    # ---------------------------------------------------------------- helpers
+
+    def _read_master_pid(self, wait: float = 10.0) -> int:
+        path = self.queue_dir / "pid" / "master.pid"
+        deadline = time.monotonic() + wait
+        while True:
+            with contextlib.suppress(OSError, ValueError):
+                return int(path.read_text().split()[0])
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"no master pid in {path}:\n{self.log(tail=40)}")
+            time.sleep(0.02)
+
+    def _wait_banner(self, port: int, deadline: float) -> None:
+        while True:
+            try:
+                with socket.create_connection((self.address, port), timeout=5) as sock:
+                    banner = sock.recv(512)
+                    sock.sendall(b"QUIT\r\n")
+                if banner.startswith(b"220 "):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no SMTP banner on port {port}:\n{self.log(tail=40)}")
+            time.sleep(0.05)
+
+
+def _process_alive(pid: int) -> bool:
+    """True unless ``pid`` is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    state = stat.rsplit(b")", 1)[-1].split()[0]
+    return state not in (b"Z", b"X")
+
+
+def _group_members(pgid: int) -> list[int]:
+    members: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[-1].split()
+        except OSError:
+            continue
+        # fields: state ppid pgrp ...
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            members.append(int(entry))
+    return members
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return bool(_group_members(pgid))
+
+
+# --------------------------------------------------------------------------- smtp-sink
+
+
+@dataclass(frozen=True)
+class SinkMessage:
+    """One transaction that smtp-sink captured."""
+
+    helo: str | None
+    mail_from: str  # the MAIL FROM arguments as sent, e.g. "<a@b.test> SIZE=123"
+    rcpt_to: list[str]  # each RCPT TO argument as sent, e.g. "<c@d.test>"
+    data: bytes  # the message as received (LF line endings), without smtp-sink's headers
+    raw: bytes  # the whole dump file
+
+
+def _parse_sink_dump(raw: bytes) -> SinkMessage:
+    helo: str | None = None
+    mail_from = ""
+    rcpts: list[str] = []
+    lines = raw.split(b"\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        name, _, value = line.partition(b": ")
+        text = value.decode("utf-8", "replace")
+        if name == b"X-Helo-Args":
+            helo = text
+        elif name == b"X-Mail-Args":
+            mail_from = text
+        elif name == b"X-Rcpt-Args":
+            rcpts.append(text)
+        elif name == b"Received":
+            # smtp-sink's Received: header has exactly three lines; the message follows.
+            index += 2
+            break
+    data = b"\n".join(lines[index:])
+    if data.endswith(b"\n\n"):
+        data = data[:-1]  # the dump format adds one empty line after the message
+    return SinkMessage(helo=helo, mail_from=mail_from, rcpt_to=rcpts, data=data, raw=raw)
+
+
+class SMTPSink:
+    """Postfix's ``smtp-sink`` on loopback, capturing each transaction to a file.
+
+    Fault injection (each a list of SMTP command names such as ``"RCPT"``, ``"DATA"``, ``"."``
+    — ``"."`` is the end of the message — or ``"CONNECT"``, ``"EHLO"``, ``"MAIL"``):
+    ``hard_reject`` → 5xx (``-f``; reply text ``hard_reply``, ``-B``), ``soft_reject`` → 4xx
+    (``-r``; ``soft_reply``, ``-b``), ``disconnect`` → hang up without a reply (``-q``),
+    ``reply_421`` → 421 and hang up (``-Q``). ``args`` passes any other smtp-sink options
+    (e.g. ``["-w", "2"]`` to delay the DATA reply). Note that smtp-sink rejects *every*
+    instance of a command: it is for "this server always says no", not per recipient
+    (use :class:`PostfixPeer` ``reject`` for that).
+    """
+
+    def __init__(
+        self,
+        *,
+        address: str = "127.0.0.1",
+        port: int | None = None,
+        hostname: str = "sink.test",
+        hard_reject: Sequence[str] = (),
+        soft_reject: Sequence[str] = (),
+        disconnect: Sequence[str] = (),
+        reply_421: Sequence[str] = (),
+        hard_reply: str | None = None,
+        soft_reply: str | None = None,
+        args: Sequence[str] = (),
+        backlog: int = 256,
+        start_timeout: float = 15.0,
+    ) -> None:
+        self.address = address
+        self.port = port or 0
+        self.hostname = hostname
+        self._options: list[str] = ["-4", "-h", hostname]
+        for flag, commands in (
+            ("-f", hard_reject),
+            ("-r", soft_reject),
+            ("-q", disconnect),
+            ("-Q", reply_421),
+        ):
+            if commands:
+                self._options += [flag, ",".join(commands)]
+        if hard_reply:
+            self._options += ["-B", hard_reply]
+        if soft_reply:
+            self._options += ["-b", soft_reply]
+        self._options += list(args)
+        self._backlog = backlog
+        self._start_timeout = start_timeout
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.root = Path()
+        self.dump_dir = Path()
+        self.log_path = Path()
+
+    def __enter__(self) -> SMTPSink:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self) -> None:
+        sink = _tool("smtp-sink")
+        self._tmp = tempfile.TemporaryDirectory(prefix="roost-smtp-sink-")
+        self.root = Path(self._tmp.name)
+        self.root.chmod(0o755)
+        self.dump_dir = self.root / "dump"
+        self.dump_dir.mkdir()
+        self.log_path = self.root / "smtp-sink.log"
+        command = [sink, *self._options, "-d", f"{self.dump_dir}/"]
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postfix")
+            os.chown(self.dump_dir, user.pw_uid, user.pw_gid)
+            command += ["-u", "postfix"]
+        if not self.port:
+            self.port = free_port(self.address)
+        command += [f"inet:{self.address}:{self.port}", str(self._backlog)]
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_listening(
+                self.address,
+                self.port,
+                time.monotonic() + self._start_timeout,
+                lambda: self._proc is not None and self._proc.poll() is None,
+            )
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait(timeout=5)
+            self._proc = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _files(self) -> list[Path]:
+        if not self.dump_dir.is_dir():
+            return []
+        files = [p for p in self.dump_dir.rglob("*") if p.is_file()]
+        files.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return files
+
+    @property
+    def count(self) -> int:
+        """How many transactions have been captured (a file is made per message)."""
+        return len(self._files())
+
+    def messages(self) -> list[SinkMessage]:
+        """Every captured transaction, oldest first."""
+        out: list[SinkMessage] = []
+        for path in self._files():
+            with contextlib.suppress(FileNotFoundError):
+                out.append(_parse_sink_dump(path.read_bytes()))
+        return out
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[SinkMessage]:
+        """Poll until at least ``count`` transactions were captured; returns them all."""
+        deadline = time.monotonic() + timeout
+        while self.count < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"smtp-sink: {self.count} of {count} messages after {timeout}s\n{self.log()}"
+                )
+            time.sleep(0.05)
+        return self.messages()

@@ -367,10 +367,9 @@ class PostfixPeer:
                     f"{result.stderr}\n--- maillog ---\n{self.log()}"
                 )
             self.master_pid = self._read_master_pid()
-            deadline = time.monotonic() + self._start_timeout
-            for port in self.ports():
-                _wait_listening(self.address, port, deadline, self.running)
-            self._wait_banner(self.smtp_port, deadline)
+            # `postfix start` returns once the master has bound every listening socket
+            # (master -w); one banner read proves smtpd processes really start.
+            self._wait_banner(self.smtp_port, time.monotonic() + self._start_timeout)
         except BaseException:
             self.stop()
             raise
@@ -517,15 +516,30 @@ class PostfixPeer:
             text = "\n".join(text.splitlines()[-tail:])
         return text
 
-    def set_reject(self, reject: Mapping[str, str]) -> None:
-        """Replace the ``reject`` map while running; new SMTP sessions see it at once."""
+    def set_reject(self, reject: Mapping[str, str], timeout: float = 10.0) -> None:
+        """Replace the ``reject`` map while running; the next SMTP session sees the new one.
+
+        The table is read when an smtpd process starts, so this reloads the master (SIGHUP to
+        its pid, as ``postfix reload`` does) and waits until every smtpd that had the old table
+        has exited; a session still open keeps the old table until it ends (waited for up to
+        ``timeout`` seconds).
+        """
         self._reject = {_map_key(k): _reply(v) for k, v in reject.items()}
         self._write_reject_map()
-        self.postfix("reload")
-        # After a reload the master starts new smtpd processes (which read the new table) for
-        # new connections; the idle old ones finish their current wait and exit. Give the master
-        # a moment to have handled SIGHUP.
-        time.sleep(0.3)
+        self.reload(timeout)
+
+    def reload(self, timeout: float = 10.0) -> None:
+        """Make the master re-read its configuration and wait until the old smtpds are gone."""
+        if self.master_pid is None:
+            raise RuntimeError("not running")
+        old = [pid for pid in self.processes() if _comm(pid) == "smtpd"]
+        reloads = self.log().count("reload -- version")
+        os.kill(self.master_pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log().count("reload -- version") <= reloads or any(map(_process_alive, old)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reload did not finish:\n{self.log(tail=20)}")
+            time.sleep(0.02)
 
     def postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``postfix -c DIR ARGS`` (e.g. ``flush``, ``reload``) for this instance."""
@@ -595,7 +609,7 @@ class PostfixPeer:
             self.submission_port = wanted_sub or next(spare)
             self.smtps_port = wanted_smtps or next(spare)
 
-        sasl_dir = root / "sasl"
+        sasl_dir = self.config_dir / "sasl"  # Debian: $config_directory/sasl, whatever cyrus_sasl_config_path says
         if self.sasl_users:
             self._make_sasldb(sasl_dir, postfix_user.pw_gid)
 
@@ -614,7 +628,7 @@ class PostfixPeer:
         tmp.replace(path)
 
     def _make_sasldb(self, sasl_dir: Path, postfix_gid: int) -> None:
-        sasl_dir.mkdir(mode=0o750)
+        sasl_dir.mkdir(mode=0o755)
         os.chown(sasl_dir, 0, postfix_gid)
         db = sasl_dir / "sasldb2"
         (sasl_dir / "smtpd.conf").write_text(
@@ -800,6 +814,24 @@ def _process_alive(pid: int) -> bool:
         return False
     state = stat.rsplit(b")", 1)[-1].split()[0]
     return state not in (b"Z", b"X")
+
+
+def _open_files(pid: int) -> set[str]:
+    """Paths of the regular files process ``pid`` has open (empty if it cannot be read)."""
+    out: set[str] = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                out.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return out
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -992,19 +1024,33 @@ class SMTPSink:
             return ""
 
     def _files(self) -> list[Path]:
+        """Dump files of finished transactions, oldest first.
+
+        smtp-sink creates the file when a transaction starts and keeps it open until it ends;
+        a file still open is in progress, and one that does not end with the empty line the
+        dump format adds after the message was cut off (the client hung up in DATA).
+        """
         if not self.dump_dir.is_dir():
             return []
-        files = [p for p in self.dump_dir.rglob("*") if p.is_file()]
+        busy = _open_files(self.pid) if self.pid is not None else set()
+        files: list[Path] = []
+        for path in self.dump_dir.rglob("*"):
+            if not path.is_file() or str(path) in busy:
+                continue
+            with contextlib.suppress(OSError), path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - 2))
+                if handle.read() == b"\n\n":
+                    files.append(path)
         files.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
         return files
 
     @property
     def count(self) -> int:
-        """How many transactions have been captured (a file is made per message)."""
+        """How many transactions got as far as the end of DATA (whatever the reply to it)."""
         return len(self._files())
 
     def messages(self) -> list[SinkMessage]:
-        """Every captured transaction, oldest first."""
+        """Every finished transaction, oldest first."""
         out: list[SinkMessage] = []
         for path in self._files():
             with contextlib.suppress(FileNotFoundError):

@@ -101,3 +101,68 @@ def test_config_check_command_exit_status(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert f"{bad}:14: limits.comand_timeout: unknown key" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+OUTBOUND = """
+[outbound]
+mode = "smarthost"
+ca_file = "/etc/roost/relay-ca.pem"
+
+[outbound.smarthost]
+host = "relay.example.net"
+port = 465
+tls = "implicit"
+username = "roost"
+password_file = "/etc/roost/relay.pass"
+
+[[outbound.routes]]
+domain = "peer.test"
+host = "127.0.0.1"
+port = 2525
+tls = "none"
+
+[queue]
+retry_schedule = [30, 120]
+max_age = 86400
+delay_warning = 0
+"""
+
+
+def test_outbound_shape_from_the_issue() -> None:
+    config = parse(VALID + OUTBOUND, Path("roost.toml"))
+    outbound = config.outbound
+    assert outbound.mode == "smarthost"
+    assert outbound.smarthost is not None
+    assert (outbound.smarthost.host, outbound.smarthost.port, outbound.smarthost.tls) == (
+        "relay.example.net",
+        465,
+        "implicit",
+    )
+    assert outbound.smarthost.password_file == Path("/etc/roost/relay.pass")
+    assert [(r.domain, r.relay.port, r.relay.tls) for r in outbound.routes] == [
+        ("peer.test", 2525, "none")
+    ]
+    assert config.queue.retry_schedule == (30.0, 120.0)
+    assert config.queue.delay_warning == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('host = "127.0.0.1"', 'host = "peer.example"'), 'outbound.routes.tls: "none" sends'),
+        (('username = "roost"\n', ""), "username and password_file go together"),
+        (("[outbound.smarthost]", "[outbound.smarthostt]"), "outbound.smarthostt: unknown key"),
+        (("retry_schedule = [30, 120]", "retry_schedule = []"), "non-empty list"),
+        (("tls = \"implicit\"", 'tls = "ssl"'), 'is not one of: implicit, starttls, none'),
+    ],
+)
+def test_outbound_errors(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(VALID + OUTBOUND.replace(*change), Path("roost.toml"))
+    assert message in str(error.value)
+    assert str(error.value).startswith("roost.toml:")
+
+
+def test_smarthost_mode_needs_its_table() -> None:
+    with pytest.raises(ConfigError, match=r'outbound.mode: is "smarthost" but there is no'):
+        parse(VALID + '\n[outbound]\nmode = "smarthost"\n', Path("roost.toml"))

@@ -20,7 +20,14 @@ import ssl
 import time
 
 from roost.dns.resolver import DNSError, Resolver
-from roost.mtasts.policy import MTASTSError, Policy, PolicyError, normalize_domain, parse_policy
+from roost.mtasts.policy import (
+    MTASTSError,
+    Policy,
+    PolicyError,
+    STSResultType,
+    normalize_domain,
+    parse_policy,
+)
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 #: RFC 8461 §3.3 suggests "a maximum size of 64 KiB" and "a timeout of 60 seconds".
@@ -34,7 +41,7 @@ class PolicyFetchError(MTASTSError):
     Recorded as ``sts-policy-fetch-error`` (RFC 8460 §4.3.2.2).
     """
 
-    result_type = "sts-policy-fetch-error"
+    result_type: STSResultType = "sts-policy-fetch-error"
 
 
 class WebPKIError(PolicyFetchError):
@@ -44,7 +51,7 @@ class WebPKIError(PolicyFetchError):
     certificate valid for ``mta-sts.<domain>`` chaining to a trusted root).
     """
 
-    result_type = "sts-webpki-invalid"
+    result_type: STSResultType = "sts-webpki-invalid"
 
 
 class PolicyFetcher:
@@ -136,6 +143,7 @@ class PolicyFetcher:
         conn = http.client.HTTPSConnection(host, self._port, context=self._context)
         conn.sock = tls  # already connected and verified: http.client sends on it as is
         try:
+            tls.settimeout(max(deadline - time.monotonic(), 0.001))
             conn.request("GET", POLICY_PATH, headers={"Connection": "close"})
             response = conn.getresponse()
             status = response.status
@@ -147,7 +155,7 @@ class PolicyFetcher:
             ctype = response.getheader("Content-Type", "")
             if ctype.partition(";")[0].strip().lower() != "text/plain":
                 raise PolicyFetchError(f"{host}: Content-Type {ctype!r}, need text/plain")
-            body = self._read(host, tls, response, deadline)
+            body = self._read(host, response, deadline)
         except (http.client.HTTPException, OSError) as err:
             raise PolicyFetchError(f"{host}: {type(err).__name__}: {err}") from None
         try:
@@ -155,15 +163,13 @@ class PolicyFetcher:
         except UnicodeDecodeError as err:
             raise PolicyError(f"{host}: policy is not UTF-8: {err}") from None
 
-    def _read(
-        self, host: str, tls: ssl.SSLSocket, response: http.client.HTTPResponse, deadline: float
-    ) -> bytes:
+    def _read(self, host: str, response: http.client.HTTPResponse, deadline: float) -> bytes:
         body = b""
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            # Each read is bounded by the socket timeout (the time left when the
+            # request was sent); the deadline check bounds a server dripping bytes.
+            if time.monotonic() > deadline:
                 raise PolicyFetchError(f"{host}: timed out reading the policy")
-            tls.settimeout(remaining)
             chunk = response.read(min(16384, self._max_size + 1 - len(body)))
             if not chunk:
                 return body

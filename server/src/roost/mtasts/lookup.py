@@ -20,7 +20,7 @@ from typing import Literal
 from roost.dns.resolver import DNSError, Resolver
 from roost.mtasts.cache import CachedPolicy, PolicyCache
 from roost.mtasts.fetch import PolicyFetcher
-from roost.mtasts.policy import MTASTSError, Policy, normalize_domain, parse_txt
+from roost.mtasts.policy import MTASTSError, Policy, STSResultType, normalize_domain, parse_txt
 
 log = logging.getLogger("roost.mtasts")
 
@@ -47,7 +47,7 @@ class Lookup:
     error: MTASTSError | None = None
 
     @property
-    def result_type(self) -> str | None:
+    def result_type(self) -> STSResultType | None:
         return self.error.result_type if self.error is not None else None
 
 

@@ -22,10 +22,14 @@ Mode = Literal["enforce", "testing", "none"]
 MAX_AGE_LIMIT = 31557600
 
 
+#: The RFC 8460 §4.3.2.2 result types of policy discovery failures.
+STSResultType = Literal["sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid"]
+
+
 class MTASTSError(Exception):
     """Base of the package's errors; ``result_type`` is the RFC 8460 §4.3 result to record."""
 
-    result_type = "sts-policy-fetch-error"
+    result_type: STSResultType = "sts-policy-fetch-error"
 
 
 class PolicyError(MTASTSError):
@@ -34,7 +38,7 @@ class PolicyError(MTASTSError):
     Recorded as ``sts-policy-invalid`` (RFC 8460 §4.3.2.2).
     """
 
-    result_type = "sts-policy-invalid"
+    result_type: STSResultType = "sts-policy-invalid"
 
 
 class RecordError(MTASTSError):

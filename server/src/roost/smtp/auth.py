@@ -103,5 +103,6 @@ def authenticated_user(server: SMTP) -> str | None:
     session = server.session
     if session is None or not session.authenticated:
         return None
-    login = session.login_data
+    data = session.auth_data
+    login = data.login if isinstance(data, LoginPassword) else None
     return login.decode() if isinstance(login, bytes) else None

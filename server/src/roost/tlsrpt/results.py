@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from roost.mtasts.policy import Policy
+from roost.mtasts.policy import Policy, STSResultType
 
 #: RFC 8460 §4.3: negotiation failures (§4.3.1), DANE (§4.3.2.1), MTA-STS (§4.3.2.2).
 ResultType = Literal[
@@ -21,9 +21,7 @@ ResultType = Literal[
     "tlsa-invalid",
     "dnssec-invalid",
     "dane-required",
-    "sts-policy-fetch-error",
-    "sts-policy-invalid",
-    "sts-webpki-invalid",
+    STSResultType,
 ]
 
 PolicyType = Literal["sts", "tlsa", "no-policy-found"]

@@ -59,15 +59,30 @@ run_logged() {
 }
 
 # pidfile format: "PID STARTTIME" where STARTTIME is field 22 of /proc/PID/stat,
-# so a recycled pid is never mistaken for ours.
-proc_starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true; }
+# so a recycled pid is never mistaken for ours. Fields are read after the
+# last ")" because the command name may contain spaces.
+proc_stat_fields() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  printf '%s\n' "${stat##*) }"
+}
 
+proc_starttime() {
+  local fields
+  fields="$(proc_stat_fields "$1")" || return 0
+  awk '{print $20}' <<<"$fields"
+}
+
+# Alive: same pid, same start time, and not a zombie waiting to be reaped
+# (our processes are reparented once lab-up exits).
 pid_alive() {
-  local pidfile="$1" pid start
+  local pidfile="$1" pid start fields
   [[ -f "$pidfile" ]] || return 1
   read -r pid start <"$pidfile" || return 1
-  [[ -n "$pid" && -d "/proc/$pid" ]] || return 1
-  [[ "$(proc_starttime "$pid")" == "$start" ]]
+  [[ -n "$pid" ]] || return 1
+  fields="$(proc_stat_fields "$pid")" || return 1
+  [[ "${fields%% *}" != Z ]] || return 1
+  [[ "$(awk '{print $20}' <<<"$fields")" == "$start" ]]
 }
 
 # Starts "$@" in the background inside namespace NS, logging to NAME.log,

@@ -67,7 +67,8 @@ net_down() {
 }
 
 # The switch that makes the VPS look like a host whose provider blocks
-# outbound SMTP: dropped in the router, where the VPS cannot undo it.
+# outbound SMTP: dropped in the router, where the VPS cannot undo it. (Routed
+# packets arrive on the bridge, not the veth, so the match is on the address.)
 net_block25() {
   local net
   net="$(ns_name net)"
@@ -77,7 +78,7 @@ delete table inet roostlab
 table inet roostlab {
   chain forward {
     type filter hook forward priority 0; policy accept;
-    iifname "v-vps" tcp dport 25 drop
+    ip saddr ${LAB_ADDR[vps]} tcp dport 25 drop
   }
 }
 NFT

@@ -58,9 +58,15 @@ def init(directory: Path) -> None:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -105,9 +111,7 @@ def issue(directory: Path, stem: str, names: list[str]) -> None:
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(directory / f"{stem}.key", _key_pem(key))
-    chain = cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(
-        serialization.Encoding.PEM
-    )
+    chain = cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
     (directory / f"{stem}.crt").write_bytes(chain)
 
 

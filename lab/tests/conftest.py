@@ -61,12 +61,22 @@ class Lab:
             node = node[key]
         return json.loads(Path(node).read_text())
 
-    def ssh(self, command: str, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def ssh(
+        self, command: str, *, check: bool = True, timeout: float = 120, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run COMMAND on the VPS as root, over SSH with the lab's key and pinned host key."""
         return subprocess.run(
             ["ssh", "-F", self.facts["ssh"]["config"], "-o", "BatchMode=yes", "vps", command],
-            check=check, capture_output=True, text=True, timeout=timeout,
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
         )
+
+    def vps_python(self, code: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run Python CODE on the VPS (fed on stdin, so no shell quoting)."""
+        return self.ssh("python3 -", check=check, stdin=code)
 
     def tool(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

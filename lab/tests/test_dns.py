@@ -35,7 +35,13 @@ def test_zones_answered_authoritatively(lab: Lab, zone: str) -> None:
 
 
 def test_infrastructure_names_resolve(lab: Lab) -> None:
-    for name, part in [("dnspod", "dnspod"), ("acme", "acme"), ("mirror", "mirror"), ("relay", "relay"), ("vps", "vps")]:
+    for name, part in [
+        ("dnspod", "dnspod"),
+        ("acme", "acme"),
+        ("mirror", "mirror"),
+        ("relay", "relay"),
+        ("vps", "vps"),
+    ]:
         answer = ask(lab, f"{name}.lab.test", "A")
         assert answer.answer[0][0].address == lab.addr(part)
 
@@ -70,10 +76,15 @@ def test_rfc2136_update_signed_with_tsig_is_applied(lab: Lab) -> None:
 def test_rfc2136_update_without_the_key_is_refused(lab: Lab) -> None:
     unsigned = dns.update.UpdateMessage("second.test")
     unsigned.replace("intruder", 60, "A", "192.0.2.66")
-    assert dns.query.tcp(unsigned, lab.addr("dns"), timeout=5).rcode() == dns.rcode.REFUSED
+    assert dns.query.tcp(unsigned, lab.addr("dns"), timeout=5).rcode() in (
+        dns.rcode.REFUSED,
+        dns.rcode.NOTAUTH,
+    )
 
     wrong = dns.tsigkeyring.from_text({"roost-lab": "d3JvbmcgayBlIHkgd3JvbmcgayBlIHkgd3Jvbmc="})
-    forged = dns.update.UpdateMessage("second.test", keyring=wrong, keyname="roost-lab", keyalgorithm="hmac-sha256")
+    forged = dns.update.UpdateMessage(
+        "second.test", keyring=wrong, keyname="roost-lab", keyalgorithm="hmac-sha256"
+    )
     forged.replace("intruder", 60, "A", "192.0.2.66")
     with pytest.raises(dns.tsig.PeerBadSignature):
         dns.query.tcp(forged, lab.addr("dns"), timeout=5)

@@ -53,8 +53,13 @@ def raw_call(lab: Lab, headers: dict[str, str], body: bytes) -> dict[str, Any]:
 
 def signed(creds: dict[str, str], action: str, body: bytes, **kw: Any) -> dict[str, str]:
     return signature.sign(
-        kw.pop("secret_id", creds["SecretId"]), kw.pop("secret_key", creds["SecretKey"]),
-        host=creds["Endpoint"], action=action, payload=body, timestamp=kw.pop("timestamp", int(time.time())), **kw,
+        kw.pop("secret_id", creds["SecretId"]),
+        kw.pop("secret_key", creds["SecretKey"]),
+        host=creds["Endpoint"],
+        action=action,
+        payload=body,
+        timestamp=kw.pop("timestamp", int(time.time())),
+        **kw,
     )
 
 
@@ -109,12 +114,12 @@ def test_unknown_domain(client: dnspod_client.DnspodClient) -> None:
 
 
 def test_default_ns_records_are_listed_and_protected(client: dnspod_client.DnspodClient) -> None:
-    ns = list_records(client, RecordType="NS", Subdomain="@").RecordList
+    ns = list_records(client, RecordType="NS", SubDomain="@").RecordList
     assert sorted(r.Value for r in ns if r.DefaultNS) == ["f1g1ns1.dnspod.net.", "f1g1ns2.dnspod.net."]
     with pytest.raises(TencentCloudSDKException) as err:
         delete(client, ns[0].RecordId)
     assert err.value.code == "InvalidParameter.DomainNotAllowedModifyRecords"
-    assert len(list_records(client, RecordType="NS", Subdomain="@").RecordList) == 2
+    assert len(list_records(client, RecordType="NS", SubDomain="@").RecordList) == 2
 
 
 def test_create_modify_delete_reach_the_dns(lab: Lab, client: dnspod_client.DnspodClient, sub: str) -> None:
@@ -123,12 +128,23 @@ def test_create_modify_delete_reach_the_dns(lab: Lab, client: dnspod_client.Dnsp
 
     mod = models.ModifyRecordRequest()
     mod.Domain, mod.RecordId, mod.SubDomain, mod.RecordType, mod.RecordLine, mod.Value = (
-        DOMAIN, record_id, sub, "A", "默认", "198.51.100.11",
+        DOMAIN,
+        record_id,
+        sub,
+        "A",
+        "默认",
+        "198.51.100.11",
     )
     assert client.ModifyRecord(mod).RecordId == record_id
     assert resolve(lab, f"{sub}.{DOMAIN}") == ["198.51.100.11"]
-    [listed] = list_records(client, Subdomain=sub).RecordList
-    assert (listed.RecordId, listed.Value, listed.TTL, listed.DefaultNS) == (record_id, "198.51.100.11", 300, False)
+    [listed] = list_records(client, SubDomain=sub).RecordList
+    # As the real API: a ModifyRecord without TTL resets it to the default 600.
+    assert (listed.RecordId, listed.Value, listed.TTL, listed.DefaultNS) == (
+        record_id,
+        "198.51.100.11",
+        600,
+        False,
+    )
 
     delete(client, record_id)
     assert resolve(lab, f"{sub}.{DOMAIN}") == []
@@ -140,7 +156,7 @@ def test_mx_and_txt_values(lab: Lab, client: dnspod_client.DnspodClient, sub: st
     ids = [client.CreateRecord(mx).RecordId, client.CreateRecord(txt).RecordId]
     assert resolve(lab, f"{sub}.{DOMAIN}", "MX") == ["10 mail.example.test."]
     assert resolve(lab, f"{sub}.{DOMAIN}", "TXT") == ['"v=spf1 ip4:198.51.100.10 -all"']
-    listed = {r.Type: r for r in list_records(client, Subdomain=sub).RecordList}
+    listed = {r.Type: r for r in list_records(client, SubDomain=sub).RecordList}
     assert (listed["MX"].Value, listed["MX"].MX) == ("mail.example.test.", 10)
     assert listed["TXT"].Value == "v=spf1 ip4:198.51.100.10 -all"
     for record_id in ids:
@@ -157,15 +173,15 @@ def test_duplicate_record_is_refused(client: dnspod_client.DnspodClient, sub: st
 
 def test_error_on_empty(client: dnspod_client.DnspodClient, sub: str) -> None:
     with pytest.raises(TencentCloudSDKException) as err:
-        list_records(client, Subdomain=sub)
+        list_records(client, SubDomain=sub)
     assert err.value.code == "ResourceNotFound.NoDataOfRecord"
-    empty = list_records(client, Subdomain=sub, ErrorOnEmpty="no")
+    empty = list_records(client, SubDomain=sub, ErrorOnEmpty="no")
     assert empty.RecordList == [] and empty.RecordCountInfo.TotalCount == 0
 
 
 def test_paging(client: dnspod_client.DnspodClient, sub: str) -> None:
     ids = [client.CreateRecord(a(sub, f"198.51.100.{100 + i}")).RecordId for i in range(5)]
-    pages = [list_records(client, Subdomain=sub, Offset=off, Limit=2) for off in (0, 2, 4)]
+    pages = [list_records(client, SubDomain=sub, Offset=off, Limit=2) for off in (0, 2, 4)]
     assert [len(p.RecordList) for p in pages] == [2, 2, 1]
     assert all(p.RecordCountInfo.TotalCount == 5 for p in pages)
     assert sorted(r.RecordId for p in pages for r in p.RecordList) == sorted(ids)
@@ -173,15 +189,19 @@ def test_paging(client: dnspod_client.DnspodClient, sub: str) -> None:
         delete(client, record_id)
 
 
-def test_records_written_through_rfc2136_are_listed(lab: Lab, client: dnspod_client.DnspodClient, sub: str) -> None:
+def test_records_written_through_rfc2136_are_listed(
+    lab: Lab, client: dnspod_client.DnspodClient, sub: str
+) -> None:
     key = lab.json("dns", "tsig")
     update = dns.update.UpdateMessage(
-        DOMAIN, keyring=dns.tsigkeyring.from_text({key["name"]: key["secret"]}),
-        keyname=key["name"], keyalgorithm=key["algorithm"],
+        DOMAIN,
+        keyring=dns.tsigkeyring.from_text({key["name"]: key["secret"]}),
+        keyname=key["name"],
+        keyalgorithm=key["algorithm"],
     )
     update.add(sub, 120, "A", "198.51.100.30")
     assert dns.query.tcp(update, lab.addr("dns"), timeout=5).rcode() == dns.rcode.NOERROR
-    [listed] = list_records(client, Subdomain=sub).RecordList
+    [listed] = list_records(client, SubDomain=sub).RecordList
     assert (listed.Value, listed.TTL) == ("198.51.100.30", 120)
     delete(client, listed.RecordId)
     assert resolve(lab, f"{sub}.{DOMAIN}") == []

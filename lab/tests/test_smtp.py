@@ -80,7 +80,9 @@ def test_relay_delivers_for_authenticated_client_and_peer_records_verdicts(lab: 
     token = uuid.uuid4().hex
     with smtplib.SMTP_SSL("relay.lab.test", 465, timeout=10, context=tls(lab)) as smtp:
         smtp.login(creds["username"], creds["password"])
-        smtp.sendmail("spoof@peer.test", ["carol@peer.test"], message("spoof@peer.test", "carol@peer.test", token))
+        smtp.sendmail(
+            "spoof@peer.test", ["carol@peer.test"], message("spoof@peer.test", "carol@peer.test", token)
+        )
     msg = wait_for_mail(lab, "carol", token)
     results = " ".join(msg.get_all("Authentication-Results"))
     assert "mx.peer.test" in results
@@ -92,12 +94,12 @@ def test_relay_delivers_for_authenticated_client_and_peer_records_verdicts(lab: 
 
 def test_vps_reaches_the_peer_on_port_25(lab: Lab) -> None:
     token = uuid.uuid4().hex
-    script = (
-        "import smtplib; s = smtplib.SMTP('mx.peer.test', 25, timeout=10); "
-        f"s.sendmail('root@example.test', ['bob@peer.test'], {message('root@example.test', 'bob@peer.test', token)!r}); "
-        "s.quit()"
+    body = message("root@example.test", "bob@peer.test", token)
+    lab.vps_python(
+        "import smtplib\n"
+        "with smtplib.SMTP('mx.peer.test', 25, timeout=10) as s:\n"
+        f"    s.sendmail('root@example.test', ['bob@peer.test'], {body!r})\n"
     )
-    lab.ssh(f'python3 -c "{script}"')
     msg = wait_for_mail(lab, "bob", token)
     assert "spf=none" in " ".join(msg.get_all("Authentication-Results"))
 
@@ -108,8 +110,9 @@ def test_peer_sends_to_our_domains_dkim_signed(lab: Lab) -> None:
     key = lab.json("dns", "tsig")
     sub = "sink" + uuid.uuid4().hex[:8]
     keyring = dns.tsigkeyring.from_text({key["name"]: key["secret"]})
-    update = dns.update.UpdateMessage("example.test", keyring=keyring, keyname=key["name"],
-                                      keyalgorithm=key["algorithm"])
+    update = dns.update.UpdateMessage(
+        "example.test", keyring=keyring, keyname=key["name"], keyalgorithm=key["algorithm"]
+    )
     update.add(sub, 60, "MX", "10 ctl.lab.test.")
     assert dns.query.tcp(update, lab.addr("dns"), timeout=5).rcode() == dns.rcode.NOERROR
 

@@ -79,7 +79,8 @@ class Account:
 
     def describe_domain_list(self, params: Params) -> dict[str, Any]:
         items = [
-            _domain_list_item(d, len(d.zone.records())) for d in sorted(self.by_id.values(), key=lambda d: d.domain_id)
+            _domain_list_item(d, len(d.zone.records()))
+            for d in sorted(self.by_id.values(), key=lambda d: d.domain_id)
         ]
         keyword = params.get("Keyword")
         if keyword:
@@ -89,9 +90,18 @@ class Account:
         total = len(items)
         return {
             "DomainCountInfo": {
-                "DomainTotal": total, "AllTotal": total, "MineTotal": total, "ShareTotal": 0,
-                "VipTotal": 0, "PauseTotal": 0, "ErrorTotal": 0, "LockTotal": 0, "SpamTotal": 0,
-                "VipExpire": 0, "ShareOutTotal": 0, "GroupTotal": 0,
+                "DomainTotal": total,
+                "AllTotal": total,
+                "MineTotal": total,
+                "ShareTotal": 0,
+                "VipTotal": 0,
+                "PauseTotal": 0,
+                "ErrorTotal": 0,
+                "LockTotal": 0,
+                "SpamTotal": 0,
+                "VipExpire": 0,
+                "ShareOutTotal": 0,
+                "GroupTotal": 0,
             },
             "DomainList": items[offset : offset + limit],
         }
@@ -166,14 +176,38 @@ class Account:
 
 _LIST_PARAMS = frozenset(
     {
-        "Domain", "DomainId", "Subdomain", "SubDomain", "RecordType", "RecordLine", "RecordLineId",
-        "GroupId", "Keyword", "SortField", "SortType", "Offset", "Limit", "ErrorOnEmpty",
+        "Domain",
+        "DomainId",
+        "Subdomain",
+        "SubDomain",
+        "RecordType",
+        "RecordLine",
+        "RecordLineId",
+        "GroupId",
+        "Keyword",
+        "SortField",
+        "SortType",
+        "Offset",
+        "Limit",
+        "ErrorOnEmpty",
     }
 )
 _CREATE_PARAMS = frozenset(
     {
-        "Domain", "DomainId", "SubDomain", "RecordType", "RecordLine", "RecordLineId", "Value",
-        "MX", "TTL", "Weight", "Status", "Remark", "DnssecConflictMode", "GroupId",
+        "Domain",
+        "DomainId",
+        "SubDomain",
+        "RecordType",
+        "RecordLine",
+        "RecordLineId",
+        "Value",
+        "MX",
+        "TTL",
+        "Weight",
+        "Status",
+        "Remark",
+        "DnssecConflictMode",
+        "GroupId",
     }
 )
 
@@ -233,33 +267,84 @@ def _now_text() -> str:
 
 def _record_item(rid: int, rec: Record, default: bool) -> dict[str, Any]:
     return {
-        "RecordId": rid, "Value": rec.value, "Status": "ENABLE", "UpdatedOn": _now_text(),
-        "Name": rec.name, "Line": DEFAULT_LINE, "LineId": "0", "Type": rec.type, "Weight": None,
-        "MonitorStatus": "", "Remark": "", "TTL": rec.ttl, "MX": rec.mx, "DefaultNS": default,
+        "RecordId": rid,
+        "Value": rec.value,
+        "Status": "ENABLE",
+        "UpdatedOn": _now_text(),
+        "Name": rec.name,
+        "Line": DEFAULT_LINE,
+        "LineId": "0",
+        "Type": rec.type,
+        "Weight": None,
+        "MonitorStatus": "",
+        "Remark": "",
+        "TTL": rec.ttl,
+        "MX": rec.mx,
+        "DefaultNS": default,
     }
 
 
 def _domain_info(domain: Domain, count: int) -> dict[str, Any]:
     return {
-        "DomainId": domain.domain_id, "Status": "ENABLE", "Grade": "DP_FREE", "GroupId": 1,
-        "IsMark": "no", "TTL": 600, "CnameSpeedup": "DISABLE", "Remark": "",
-        "Punycode": domain.zone.domain, "DnsStatus": "", "DnspodNsList": [n.rstrip(".") for n in DEFAULT_NS],
-        "Domain": domain.zone.domain, "GradeLevel": 0, "UserId": 1, "IsVip": "NO", "Owner": "lab",
-        "GradeTitle": "Free", "CreatedOn": domain.created, "UpdatedOn": _now_text(), "Uin": "100000000001",
-        "ActualNsList": [n.rstrip(".") for n in DEFAULT_NS], "RecordCount": count, "OwnerNick": "lab",
-        "IsGracePeriod": "NO", "VipBuffered": "NO", "VipStartAt": None, "VipEndAt": None,
-        "VipAutoRenew": "DEFAULT", "VipResourceId": "", "IsSubDomain": False, "TagList": [],
-        "SearchEnginePush": "NO", "SlaveDNS": "NO",
+        "DomainId": domain.domain_id,
+        "Status": "ENABLE",
+        "Grade": "DP_FREE",
+        "GroupId": 1,
+        "IsMark": "no",
+        "TTL": 600,
+        "CnameSpeedup": "DISABLE",
+        "Remark": "",
+        "Punycode": domain.zone.domain,
+        "DnsStatus": "",
+        "DnspodNsList": [n.rstrip(".") for n in DEFAULT_NS],
+        "Domain": domain.zone.domain,
+        "GradeLevel": 0,
+        "UserId": 1,
+        "IsVip": "NO",
+        "Owner": "lab",
+        "GradeTitle": "Free",
+        "CreatedOn": domain.created,
+        "UpdatedOn": _now_text(),
+        "Uin": "100000000001",
+        "ActualNsList": [n.rstrip(".") for n in DEFAULT_NS],
+        "RecordCount": count,
+        "OwnerNick": "lab",
+        "IsGracePeriod": "NO",
+        "VipBuffered": "NO",
+        "VipStartAt": None,
+        "VipEndAt": None,
+        "VipAutoRenew": "DEFAULT",
+        "VipResourceId": "",
+        "IsSubDomain": False,
+        "TagList": [],
+        "SearchEnginePush": "NO",
+        "SlaveDNS": "NO",
     }
 
 
 def _domain_list_item(domain: Domain, count: int) -> dict[str, Any]:
     return {
-        "DomainId": domain.domain_id, "Name": domain.zone.domain, "Status": "ENABLE", "TTL": 600,
-        "CNAMESpeedup": "DISABLE", "DNSStatus": "", "Grade": "DP_FREE", "GroupId": 1,
-        "SearchEnginePush": "NO", "Remark": "", "Punycode": domain.zone.domain,
-        "EffectiveDNS": [n.rstrip(".") for n in DEFAULT_NS], "GradeLevel": 0, "GradeTitle": "Free",
-        "IsVip": "NO", "VipStartAt": None, "VipEndAt": None, "VipAutoRenew": "DEFAULT",
-        "RecordCount": count, "CreatedOn": domain.created, "UpdatedOn": _now_text(), "Owner": "lab",
+        "DomainId": domain.domain_id,
+        "Name": domain.zone.domain,
+        "Status": "ENABLE",
+        "TTL": 600,
+        "CNAMESpeedup": "DISABLE",
+        "DNSStatus": "",
+        "Grade": "DP_FREE",
+        "GroupId": 1,
+        "SearchEnginePush": "NO",
+        "Remark": "",
+        "Punycode": domain.zone.domain,
+        "EffectiveDNS": [n.rstrip(".") for n in DEFAULT_NS],
+        "GradeLevel": 0,
+        "GradeTitle": "Free",
+        "IsVip": "NO",
+        "VipStartAt": None,
+        "VipEndAt": None,
+        "VipAutoRenew": "DEFAULT",
+        "RecordCount": count,
+        "CreatedOn": domain.created,
+        "UpdatedOn": _now_text(),
+        "Owner": "lab",
         "TagList": [],
     }

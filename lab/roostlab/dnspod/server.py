@@ -46,8 +46,14 @@ class Config:
     def load(cls, path: Path) -> Config:
         d = json.loads(path.read_text())
         return cls(
-            d["listen"], int(d["port"]), Path(d["cert"]), Path(d["key"]), Path(d["credentials"]),
-            Path(d["tsig"]), Path(d["state"]), list(d["domains"]),
+            d["listen"],
+            int(d["port"]),
+            Path(d["cert"]),
+            Path(d["key"]),
+            Path(d["credentials"]),
+            Path(d["tsig"]),
+            Path(d["state"]),
+            list(d["domains"]),
         )
 
 
@@ -77,8 +83,14 @@ class Service:
         try:
             uri, _, query = path.partition("?")
             verify(
-                method="POST", uri=uri, query=query, headers=headers, payload=body,
-                secrets=self.secrets, service=SERVICE, now=int(time.time()),
+                method="POST",
+                uri=uri,
+                query=query,
+                headers=headers,
+                payload=body,
+                secrets=self.secrets,
+                service=SERVICE,
+                now=int(time.time()),
             )
             if not lowered.get("content-type", "").startswith("application/json"):
                 raise ApiError("InvalidParameter", "Content-Type must be application/json.")
@@ -99,7 +111,7 @@ class Service:
         except ApiError as err:
             self._log(action, params, err.code)
             return {"Response": {"Error": err.body(), "RequestId": request_id}}
-        except Exception as exc:  # noqa: BLE001 - the API answers InternalError, the log keeps detail
+        except Exception as exc:
             print(f"internal error on {action}: {exc!r}", file=sys.stderr, flush=True)
             self._log(action, params, "InternalError")
             body_err = {"Code": "InternalError", "Message": "An internal error occurred."}

@@ -78,9 +78,7 @@ def canonical_request(
 
 def string_to_sign(timestamp: int, date: str, service: str, canonical: str) -> str:
     scope = f"{date}/{service}/tc3_request"
-    return "\n".join(
-        [ALGORITHM, str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
+    return "\n".join([ALGORITHM, str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()])
 
 
 def utc_date(timestamp: int) -> str:

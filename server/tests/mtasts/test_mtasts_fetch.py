@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,7 +143,11 @@ def test_redirect_is_not_followed(
     ],
 )
 def test_http_rules(
-    mtasts: MTASTS, publish: Publish, policy_server: PolicyServer, response: dict, why: str
+    mtasts: MTASTS,
+    publish: Publish,
+    policy_server: PolicyServer,
+    response: dict[str, Any],
+    why: str,
 ) -> None:
     domain = "http-rules.mtasts.test"
     publish(domain, "v=STSv1; id=1")

@@ -36,7 +36,7 @@ def roost(knot: KnotServer, knot_address: str, peer: PostfixPeer) -> Iterator[Ro
     )
     knot.set_zone("nullmx.test", "@ MX 0 .\n")
     extra = (
-        f"[outbound]\nmx_port = {peer.smtp_port}\nca_file = \"{peer.ca_cert}\"\n"
+        f'[outbound]\nmx_port = {peer.smtp_port}\nca_file = "{peer.ca_cert}"\n'
         "[queue]\nretry_schedule = [600]\ndelay_warning = 0\n"
     )
     with roost_dev(nameserver=knot_address, extra_config=extra) as proc:
@@ -74,7 +74,9 @@ def queue_text(roost: RoostProcess) -> str:
     return roost.cli("queue", "list").stdout
 
 
-def test_two_recipients_one_transaction_with_starttls(roost: RoostProcess, peer: PostfixPeer) -> None:
+def test_two_recipients_one_transaction_with_starttls(
+    roost: RoostProcess, peer: PostfixPeer
+) -> None:
     message_id = submit(roost, ["bob@peer.test", "carol@peer.test"], "two rcpts")
     for rcpt in ("bob@peer.test", "carol@peer.test"):
         (received,) = [m for m in peer.wait_for(rcpt) if message_id.encode() in m]
@@ -82,7 +84,7 @@ def test_two_recipients_one_transaction_with_starttls(roost: RoostProcess, peer:
         assert b"with ESMTPS" in received  # Postfix recorded the TLS session
     wait_until(lambda: "the queue is empty" in queue_text(roost))
     log = roost.log.read_text()
-    line = next(l for l in log.splitlines() if "domain=peer.test" in l and "bob@peer.test" in l)
+    line = next(x for x in log.splitlines() if "domain=peer.test" in x and "bob@peer.test" in x)
     assert "mx=mx.peer.test" in line and "tls=TLSv1." in line
     assert peer.log().count(f"message-id={message_id}") == 1  # one transaction, one queue file
 
@@ -150,7 +152,8 @@ def test_no_bounce_to_the_null_sender(roost: RoostProcess) -> None:
     before = inbox_count(roost)
     with smtplib.SMTP("127.0.0.1", roost.port("smtp"), timeout=10) as client:
         client.ehlo("client.sender.test")
-        client.sendmail("<>", ["fwd@example.test"], b"From: daemon@x.test\r\nSubject: n\r\n\r\nx\r\n")
+        message = b"From: daemon@x.test\r\nSubject: n\r\n\r\nx\r\n"
+        client.sendmail("<>", ["fwd@example.test"], message)
     wait_until(lambda: "no failed notice: the sender is null" in roost.log.read_text())
     assert "the queue is empty" in queue_text(roost)
     assert inbox_count(roost) == before

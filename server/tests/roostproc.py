@@ -73,6 +73,7 @@ class RoostProcess:
             handle.write("\n" + text + "\n")
 
     def start(self) -> None:
+        ready_before = self._ready_count()
         log = self.log.open("ab")
         self.process = subprocess.Popen(
             [*ROOST, "-c", str(self.config), "serve"], stdout=log, stderr=log
@@ -85,10 +86,20 @@ class RoostProcess:
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port("submission")), timeout=1),
             ):
-                if "roost ready" in self.log.read_text():
+                if self._ready_count() > ready_before:
                     return
             time.sleep(0.1)
         raise AssertionError(f"roost serve did not start: {self.log.read_text()}")
+
+    def _ready_count(self) -> int:
+        return self.log.read_text().count("roost ready") if self.log.exists() else 0
+
+    def kill(self) -> None:
+        """SIGKILL: the crash no code of ours gets to react to."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+        self.process = None
 
     def stop(self) -> int:
         """SIGTERM and wait; returns the exit status (a clean stop is 0)."""

@@ -22,8 +22,8 @@ from roost.mtasts import (
     WebPKIError,
     tls_requirement,
 )
-from tests.mtasts.conftest import ENFORCE, TESTING, Clock
-from tests.mtasts.policyserver import PolicyServer
+from tests.mtasts.policyserver import CertKind, PolicyServer
+from tests.mtasts.support import ENFORCE, TESTING, Clock
 
 Publish = Callable[..., None]
 
@@ -60,7 +60,8 @@ def test_id_change_triggers_refetch(
     domain = "idchange.mtasts.test"
     publish(domain, "v=STSv1; id=1")
     policy_server.serve(domain, ENFORCE.format(d=domain))
-    assert asyncio.run(mtasts.policy_for(domain)).mode == "enforce"  # type: ignore[union-attr]
+    first = asyncio.run(mtasts.policy_for(domain))
+    assert first is not None and first.mode == "enforce"
 
     publish(domain, "v=STSv1; id=2")
     policy_server.serve(domain, TESTING.format(d=domain))
@@ -73,7 +74,11 @@ def test_id_change_triggers_refetch(
 
 
 def test_fetch_failure_keeps_unexpired_cached_policy(
-    mtasts: MTASTS, publish: Publish, policy_server: PolicyServer, clock: Clock
+    mtasts: MTASTS,
+    publish: Publish,
+    policy_server: PolicyServer,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     domain = "keepcache.mtasts.test"
     publish(domain, "v=STSv1; id=1")
@@ -89,6 +94,10 @@ def test_fetch_failure_keeps_unexpired_cached_policy(
     assert isinstance(result.error, PolicyFetchError)
     assert result.result_type == "sts-policy-fetch-error"
     assert "500" in result.reason
+    # The administrator is told why (§3.3 asks for an alert when a refresh fails).
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "policy id 2 failed" in warning.getMessage()
+    assert "using cached policy id 1 until" in warning.getMessage()
 
     # The TXT record disappears (as an attacker stripping it would do): still cached.
     publish(domain)
@@ -102,12 +111,12 @@ def test_fetch_failure_keeps_unexpired_cached_policy(
 
 @pytest.mark.parametrize("kind", ["wrong-name", "untrusted", "expired"])
 def test_bad_certificate_is_webpki_invalid(
-    mtasts: MTASTS, publish: Publish, policy_server: PolicyServer, kind: str
+    mtasts: MTASTS, publish: Publish, policy_server: PolicyServer, kind: CertKind
 ) -> None:
     domain = f"cert-{kind}.mtasts.test"
     publish(domain, "v=STSv1; id=1")
     policy_server.serve(domain, ENFORCE.format(d=domain))
-    policy_server.certs[f"mta-sts.{domain}"] = kind  # type: ignore[assignment]
+    policy_server.certs[f"mta-sts.{domain}"] = kind
     result = asyncio.run(mtasts.lookup(domain))
     assert result.policy is None
     assert isinstance(result.error, WebPKIError)

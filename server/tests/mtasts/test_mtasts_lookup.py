@@ -12,8 +12,8 @@ from pathlib import Path
 
 from roost.dns.fake import FakeResolver
 from roost.mtasts import MTASTS, Policy, PolicyCache, PolicyFetcher
-from tests.mtasts.conftest import ENFORCE, Clock
 from tests.mtasts.policyserver import PolicyServer, TestCA
+from tests.mtasts.support import ENFORCE, Clock
 
 DOMAIN = "fake.mtasts.test"
 

@@ -12,8 +12,8 @@ import pytest
 
 from roost.mtasts import MTASTS, parse_policy, tls_requirement
 from roost.tlsrpt import Failure, ReportPolicy, TLSReportStore
-from tests.mtasts.conftest import TESTING
 from tests.mtasts.policyserver import PolicyServer
+from tests.mtasts.support import TESTING
 
 UTC = datetime.UTC
 DAY1 = datetime.date(2026, 11, 22)

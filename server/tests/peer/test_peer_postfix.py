@@ -5,6 +5,7 @@ and a clean teardown."""
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import time
 import uuid
@@ -48,12 +49,6 @@ def test_plain_delivery_lands_in_maildir(mx: PostfixPeer) -> None:
 
 
 def test_banner_names_the_host(mx: PostfixPeer) -> None:
-    with smtplib.SMTP(mx.address, mx.smtp_port) as smtp:
-        code, text = smtp.docmd("NOOP")
-        assert code == 250
-    # smtplib keeps no banner; read it by hand
-    import socket
-
     with socket.create_connection((mx.address, mx.smtp_port), timeout=5) as sock:
         assert sock.recv(200).startswith(b"220 mx.peer.test ESMTP")
 
@@ -106,12 +101,9 @@ def test_set_reject_changes_the_answer_for_the_next_session() -> None:
             smtp.ehlo()
             smtp.mail("s@client.test")
             assert smtp.rcpt("later@peer.test")[0] == 451
-            began = time.monotonic()
-            peer.set_reject({"other@peer.test": "550 5.7.1 go away"})
-            waited = time.monotonic() - began
-            # this session still has the old table, but set_reject waited the time limit for
-            # it only because it is still open
-            assert waited >= 0
+        began = time.monotonic()
+        peer.set_reject({"other@peer.test": "550 5.7.1 go away"})
+        assert time.monotonic() - began < 5
         with smtplib.SMTP(peer.address, peer.smtp_port) as smtp:
             smtp.sendmail("s@client.test", ["later@peer.test"], b"Subject: now\r\n\r\nx\r\n")
             smtp.ehlo()
@@ -187,21 +179,14 @@ def test_smtps_implicit_tls_then_auth_relays_anywhere(smarthost: PostfixPeer) ->
     assert smarthost.smtps_port is not None
     rcpt = _unique("far.example")
     msg = _message("via smtps", [rcpt])
+    # connected by IP: the certificate also names 127.0.0.1, so full checks still pass
     with smtplib.SMTP_SSL(
-        "smtp.relay.test", 0, context=smarthost.client_context(), timeout=10
+        smarthost.address, smarthost.smtps_port, context=smarthost.client_context()
     ) as smtp:
-        pass  # a name that does not resolve: only to show connect() takes the host below
-    del smtp
-    smtp = smtplib.SMTP_SSL(context=smarthost.client_context(), timeout=10)
-    smtp._host = "smtp.relay.test"
-    try:
-        smtp.connect(smarthost.address, smarthost.smtps_port)
-        smtp._host = "smtp.relay.test"
         smtp.ehlo()
+        assert "PLAIN" in smtp.esmtp_features["auth"].split()
         smtp.login("user@client.test", SASL_USERS["user@client.test"])
         assert smtp.send_message(msg) == {}
-    finally:
-        smtp.quit()
     [stored] = smarthost.wait_for(rcpt, 1)
     assert msg["Message-ID"].encode() in stored
 

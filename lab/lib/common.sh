@@ -3,6 +3,9 @@
 # Everything the lab creates is prefixed with ROOST_LAB_ID so two labs on one
 # machine never collide; everything it starts is tracked by a pidfile.
 
+# Settings shared by the sourcing scripts (hence "unused" here).
+# shellcheck disable=SC2034
+{
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_DIR="$(cd "$LAB_DIR/.." && pwd)"
 
@@ -34,6 +37,7 @@ LAB_GW_NET=203.0.113.1
 LAB_DOMAINS=(example.test second.test)
 LAB_PEER_DOMAIN=peer.test
 LAB_INFRA_ZONE=lab.test
+}
 
 ns_name() { printf '%s-%s' "$ROOST_LAB_ID" "$1"; }
 
@@ -50,7 +54,9 @@ run_logged() {
   # An asynchronous subshell, so errexit stays in force inside the step
   # (bash ignores it in anything tested by if, && or ||).
   ( set -e; "$@" ) >>"$logf" 2>&1 &
-  wait $! || rc=$?
+  LAB_STEP_PID=$!
+  wait "$LAB_STEP_PID" || rc=$?
+  LAB_STEP_PID=""
   if ((rc != 0)); then
     printf '\033[31mERROR: step "%s" failed; log: %s\033[0m\n' "$name" "$logf" >&2
     tail -n 25 "$logf" >&2 || true
@@ -98,33 +104,48 @@ start_bg() {
 # All descendants of PID (children first found breadth-first).
 descendants() {
   local pid="$1" child
+  # shellcheck disable=SC2013 # the file is a list of words
   for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
     printf '%s\n' "$child"
     descendants "$child"
   done
 }
 
-# Stops the process recorded in NAME.pid: SIGTERM, wait, then SIGKILL it and
-# whatever it left behind (an nspawn container's init, say).
-stop_pid() {
-  local name="$1" wait_s="${2:-10}" pidfile="$LAB_PIDS/$1.pid" pid start i kids
+# Signals the process recorded in NAME.pid (if it is still ours).
+signal_pid() {
+  local name="$1" sig="$2" pidfile="$LAB_PIDS/$1.pid" pid start
+  pid_alive "$pidfile" || return 0
+  read -r pid start <"$pidfile"
+  kill "-$sig" "$pid" 2>/dev/null || true
+}
+
+# Waits up to SECONDS for the process of NAME.pid to end; then SIGKILLs it
+# and its descendants (an nspawn container's init, say) if it has not.
+reap_pid() {
+  local name="$1" wait_s="${2:-10}" pidfile="$LAB_PIDS/$1.pid" pid start i kids k
   if pid_alive "$pidfile"; then
     read -r pid start <"$pidfile"
     kids="$(descendants "$pid")"
-    kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < wait_s * 10; i++)); do
       pid_alive "$pidfile" || break
       sleep 0.1
     done
     if pid_alive "$pidfile"; then
+      echo "warning: $name (pid $pid) did not stop within ${wait_s}s; killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true
+      for k in $kids; do
+        if [[ -d /proc/$k ]]; then kill -KILL "$k" 2>/dev/null || true; fi
+      done
     fi
-    local k
-    for k in $kids; do
-      [[ -d /proc/$k ]] && kill -KILL "$k" 2>/dev/null || true
-    done
   fi
   rm -f "$pidfile"
+}
+
+# Stops the process recorded in NAME.pid: one SIGTERM, then reap_pid. (One
+# only: a second SIGTERM makes systemd-nspawn kill its container outright.)
+stop_pid() {
+  signal_pid "$1" TERM
+  reap_pid "$@"
 }
 
 # Waits until "$@" succeeds, up to SECONDS.

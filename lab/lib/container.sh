@@ -46,9 +46,9 @@ container_boot() {
 # PID (in the host's view) of the container's systemd: the process whose
 # parent is our nspawn and that runs /sbin/init or systemd.
 container_init_pid() {
-  local part="$1" pid start child
+  local part="$1" pid child
   pid_alive "$LAB_PIDS/container-$part.pid" || return 1
-  read -r pid start <"$LAB_PIDS/container-$part.pid"
+  read -r pid _ <"$LAB_PIDS/container-$part.pid"
   for child in $(descendants "$pid"); do
     if [[ "$(cat /proc/"$child"/comm 2>/dev/null)" == systemd ]]; then
       printf '%s\n' "$child"
@@ -73,6 +73,17 @@ container_is_up() {
 
 container_stop() {
   stop_pid "container-$1" 20
+}
+
+# Powers off every container at once, then waits for each.
+containers_stop_all() {
+  local part
+  for part in "${LAB_CONTAINERS[@]}"; do
+    signal_pid "container-$part" TERM
+  done
+  for part in "${LAB_CONTAINERS[@]}"; do
+    reap_pid "container-$part" 20
+  done
 }
 
 container_unmount() {

@@ -65,6 +65,7 @@ KNOT
 }
 
 dns_soa() {
+  # shellcheck disable=SC2016 # $TTL is zone-file syntax
   printf '$TTL 300\n@ SOA ns.lab.test. hostmaster.lab.test. 1 3600 600 86400 60\n@ NS ns.lab.test.\n'
 }
 

@@ -76,12 +76,20 @@ build_infra_tarball() {
   rm -rf "$tmp"
 }
 
+# Two labs starting at once share the cache: one builds, the other waits.
+# The lock is released when the (sub)shell holding it exits.
+cache_lock() {
+  mkdir -p "$LAB_CACHE"
+  exec {LAB_CACHE_LOCK_FD}>"$LAB_CACHE/.lock"
+  flock "$LAB_CACHE_LOCK_FD"
+}
+
 # Makes sure image NAME (base|infra) exists as a tarball and an extracted
 # rootfs in the cache; prints the rootfs path.
 ensure_image() {
   local name="$1" tarball rootfs
   tarball="$(image_tarball "$name")" rootfs="$(image_rootfs "$name")"
-  mkdir -p "$LAB_CACHE"
+  cache_lock
   if [[ ! -f "$tarball" ]]; then
     "build_${name}_tarball" "$tarball"
   fi

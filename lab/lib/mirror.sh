@@ -58,6 +58,7 @@ mirror_fetch_wheels() {
 mirror_build() {
   local dir
   dir="$(mirror_cache_dir)"
+  cache_lock
   [[ -f "$dir/.complete" ]] && return 0
   rm -rf "$dir.part"
   mkdir -p "$dir.part"

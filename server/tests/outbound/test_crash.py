@@ -75,7 +75,7 @@ class Submitter(threading.Thread):
                     client = None
                     time.sleep(0.05)
                 number += 1  # an unacknowledged message is not retried: it was never promised
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+        except BaseException as exc:  # reported to the test thread
             self.error = exc
 
 

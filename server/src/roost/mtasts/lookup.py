@@ -100,8 +100,7 @@ class MTASTS:
             lock = self._locks[domain] = asyncio.Lock()
         async with lock:  # one fetch per domain at a time; waiters then find it cached
             result = await self._lookup(domain, force_fetch)
-        level = logging.WARNING if result.error is not None else logging.DEBUG
-        log.log(level, "MTA-STS %s: %s (%s)", domain, result.reason, result.source)
+        log.debug("MTA-STS %s: %s (policy from %s)", domain, result.reason, result.source)
         return result
 
     async def _lookup(self, domain: str, force_fetch: bool) -> Lookup:
@@ -111,7 +110,9 @@ class MTASTS:
         try:
             records = await asyncio.to_thread(self._resolver.txt, f"_mta-sts.{domain}")
         except DNSError as err:
-            return _fallback(domain, valid, f"_mta-sts TXT look-up failed: {err}")
+            result = _fallback(domain, valid, f"_mta-sts TXT look-up failed: {err}")
+            log.info("MTA-STS %s: %s", domain, result.reason)
+            return result
         policy_id = parse_txt(records)
         if policy_id is None:
             return _fallback(domain, valid, "no valid _mta-sts TXT record")
@@ -126,7 +127,14 @@ class MTASTS:
             policy = await self._fetcher.fetch(domain, policy_id)
         except MTASTSError as err:
             self._failed[domain] = (now + self._backoff, policy_id, err)
-            return _fallback(domain, valid, f"fetching policy id {policy_id} failed: {err}", err)
+            result = _fallback(domain, valid, f"fetching policy id {policy_id} failed: {err}", err)
+            # §3.3: "MTAs SHOULD alert administrators ... when such attempts fail,
+            # unless the cached policy mode is 'none'".
+            quiet = valid is not None and valid.policy.mode == "none"
+            log.log(
+                logging.INFO if quiet else logging.WARNING, "MTA-STS %s: %s", domain, result.reason
+            )
+            return result
         self._failed.pop(domain, None)
         self._cache.put(domain, policy, now)
         was = f"replaces id {cached.policy.id}" if cached is not None else "new"

@@ -36,12 +36,16 @@ def policy_server(_policy_server: PolicyServer) -> Iterator[PolicyServer]:
 
 @pytest.fixture
 def publish(knot: KnotServer) -> Callable[..., None]:
-    """``publish(domain, *txt_records, address=...)``: the domain's MTA-STS DNS in Knot."""
+    """``publish(domain, *txt_records, address=..., extra=...)``: the domain's DNS in Knot."""
 
-    def publish(domain: str, *records: str, address: str | None = "127.0.0.1") -> None:
+    def publish(
+        domain: str, *records: str, address: str | None = "127.0.0.1", extra: str = ""
+    ) -> None:
         lines = [f"_mta-sts TXT {txt([record])}" for record in records]
         if address is not None:
             lines.append(f"mta-sts A {address}")
+        if extra:
+            lines.append(extra)
         lines.append('info TXT "mtasts test zone"')
         knot.set_zone(domain, "\n".join(lines))
 

@@ -88,3 +88,16 @@ def test_retry_drop_and_unknown_ids(tmp_path: Path) -> None:
         spool.drop("Q1")
     with pytest.raises(QueueError):
         spool.enqueue("Q2", "a@example.test", [], b"m")
+
+
+def test_orphan_files_from_a_crash_are_swept(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.enqueue("KEPT", "a@example.test", ["x@remote.test"], b"kept")
+    orphan = tmp_path / "queue" / "messages" / "ab" / "orphan"
+    orphan.parent.mkdir(exist_ok=True)
+    orphan.write_bytes(b"written, never committed")
+    os.utime(orphan, (1, 1))
+    spool.close()
+    spool = Spool(tmp_path)
+    assert not orphan.exists()
+    assert spool.message_bytes("KEPT") == b"kept"

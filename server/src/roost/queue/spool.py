@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roost.addresses import domain_of
-from roost.durable import ensure_dir, new_message_path, remove_files, write_durably
+from roost.durable import (
+    ensure_dir,
+    new_message_path,
+    remove_files,
+    sweep_orphans,
+    write_durably,
+)
 from roost.sqlitedb import Database
 
 SCHEMA = """
@@ -43,6 +49,8 @@ CREATE INDEX IF NOT EXISTS recipients_due ON recipients (next_attempt);
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message_id);
 """
 
+
+ORPHAN_GRACE_SECONDS = 3600.0  # spares a file another process is about to commit
 
 _SELECT = (
     "SELECT r.id, r.address, r.domain, r.attempts, r.next_attempt, r.last_error, r.warned, "
@@ -84,6 +92,14 @@ class Spool(Database):
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         ensure_dir(self.root / "messages")
         super().__init__(self.root / "queue.db", _migrate)
+        self.sweep_orphans()
+
+    def sweep_orphans(self, older_than: float = ORPHAN_GRACE_SECONDS) -> list[str]:
+        """Remove files a crash left between writing them and committing their row."""
+        with self._read() as conn:
+            paths = conn.execute("SELECT path FROM messages").fetchall()
+        referenced = {path.removeprefix("messages/") for (path,) in paths}
+        return sweep_orphans(self.root / "messages", referenced, older_than)
 
     def enqueue(
         self, queue_id: str, sender: str, recipients: Sequence[str], message: bytes

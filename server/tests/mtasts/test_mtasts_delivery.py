@@ -11,6 +11,7 @@ import asyncio
 import datetime
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,11 +81,12 @@ def test_enforce_with_mismatched_mx_defers_without_connecting(
     publish: Callable[..., None],
     policy_server: PolicyServer,
     plain_peer: tuple[int, _Sink],
+    tmp_path: Path,
 ) -> None:
     domain = "deliver-mismatch.mtasts.test"
     publish(domain, "v=STSv1; id=1", extra="@ MX 10 smtp\nsmtp A 127.0.0.1")
     policy_server.serve(domain, ENFORCE.format(d=domain))
-    store = TLSReportStore(":memory:")
+    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
     port, sink = plain_peer
     [outcome] = _deliver(knot, mtasts, store, port, domain).values()
     assert outcome.kind == "temporary" and outcome.status == "4.7.5"
@@ -98,11 +100,12 @@ def test_enforce_without_starttls_is_never_sent_in_clear(
     publish: Callable[..., None],
     policy_server: PolicyServer,
     plain_peer: tuple[int, _Sink],
+    tmp_path: Path,
 ) -> None:
     domain = "deliver-nostarttls.mtasts.test"
     publish(domain, "v=STSv1; id=1", extra="@ MX 10 mail\nmail A 127.0.0.1")
     policy_server.serve(domain, ENFORCE.format(d=domain))
-    store = TLSReportStore(":memory:")
+    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
     port, sink = plain_peer
     [outcome] = _deliver(knot, mtasts, store, port, domain).values()
     assert outcome.kind == "temporary"
@@ -116,13 +119,14 @@ def test_policy_host_with_bad_certificate_is_recorded_and_mail_flows(
     publish: Callable[..., None],
     policy_server: PolicyServer,
     plain_peer: tuple[int, _Sink],
+    tmp_path: Path,
 ) -> None:
     """No valid policy means no MTA-STS (RFC 8461 §3.3): delivered, and reported."""
     domain = "deliver-webpki.mtasts.test"
     publish(domain, "v=STSv1; id=1", extra="@ MX 10 mail\nmail A 127.0.0.1")
     policy_server.serve(domain, ENFORCE.format(d=domain))
     policy_server.certs[f"mta-sts.{domain}"] = "expired"
-    store = TLSReportStore(":memory:")
+    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
     port, sink = plain_peer
     [outcome] = _deliver(knot, mtasts, store, port, domain).values()
     assert outcome.kind == "delivered"
@@ -141,11 +145,12 @@ def test_testing_mode_delivers_and_reports(
     publish: Callable[..., None],
     policy_server: PolicyServer,
     plain_peer: tuple[int, _Sink],
+    tmp_path: Path,
 ) -> None:
     domain = "deliver-testing.mtasts.test"
     publish(domain, "v=STSv1; id=1", extra="@ MX 10 mail\nmail A 127.0.0.1")
     policy_server.serve(domain, TESTING.format(d=domain))
-    store = TLSReportStore(":memory:")
+    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
     port, sink = plain_peer
     [outcome] = _deliver(knot, mtasts, store, port, domain).values()
     assert outcome.kind == "delivered"

@@ -52,17 +52,21 @@ def test_dns_failure_uses_cached_policy(
     assert result.policy == policy and result.source == "cache"
     assert "look-up failed" in result.reason
 
-    empty = PolicyCache(":memory:")
+    empty = PolicyCache(tmp_path / "empty.sqlite")
     result = asyncio.run(_mtasts(broken, policy_server, test_ca, empty, clock).lookup(DOMAIN))
     assert result.policy is None
 
 
 def test_expired_policy_with_same_id_is_refetched(
-    policy_server: PolicyServer, test_ca: TestCA, clock: Clock
+    policy_server: PolicyServer, test_ca: TestCA, clock: Clock, tmp_path: Path
 ) -> None:
     policy_server.serve(DOMAIN, ENFORCE.format(d=DOMAIN))
     mtasts = _mtasts(
-        _resolver("v=STSv1; id=1"), policy_server, test_ca, PolicyCache(":memory:"), clock
+        _resolver("v=STSv1; id=1"),
+        policy_server,
+        test_ca,
+        PolicyCache(tmp_path / "c.sqlite"),
+        clock,
     )
     assert asyncio.run(mtasts.lookup(DOMAIN)).source == "fetched"
     clock.advance(3600)
@@ -73,9 +77,9 @@ def test_expired_policy_with_same_id_is_refetched(
 
 
 def test_refresh_fetches_even_when_id_is_unchanged(
-    policy_server: PolicyServer, test_ca: TestCA, clock: Clock
+    policy_server: PolicyServer, test_ca: TestCA, clock: Clock, tmp_path: Path
 ) -> None:
-    cache = PolicyCache(":memory:")
+    cache = PolicyCache(tmp_path / "c.sqlite")
     policy_server.serve(DOMAIN, ENFORCE.format(d=DOMAIN))
     mtasts = _mtasts(_resolver("v=STSv1; id=1"), policy_server, test_ca, cache, clock)
     asyncio.run(mtasts.lookup(DOMAIN))
@@ -87,11 +91,13 @@ def test_refresh_fetches_even_when_id_is_unchanged(
 
 
 def test_failed_fetch_backs_off_until_the_id_changes(
-    policy_server: PolicyServer, test_ca: TestCA, clock: Clock
+    policy_server: PolicyServer, test_ca: TestCA, clock: Clock, tmp_path: Path
 ) -> None:
     policy_server.serve(DOMAIN, "down", status=503)
     resolver = _resolver("v=STSv1; id=1")
-    mtasts = _mtasts(resolver, policy_server, test_ca, PolicyCache(":memory:"), clock, 300)
+    mtasts = _mtasts(
+        resolver, policy_server, test_ca, PolicyCache(tmp_path / "c.sqlite"), clock, 300
+    )
     first = asyncio.run(mtasts.lookup(DOMAIN))
     second = asyncio.run(mtasts.lookup(DOMAIN))
     assert first.policy is second.policy is None
@@ -104,11 +110,15 @@ def test_failed_fetch_backs_off_until_the_id_changes(
 
 
 def test_concurrent_lookups_fetch_once(
-    policy_server: PolicyServer, test_ca: TestCA, clock: Clock
+    policy_server: PolicyServer, test_ca: TestCA, clock: Clock, tmp_path: Path
 ) -> None:
     policy_server.serve(DOMAIN, ENFORCE.format(d=DOMAIN), delay=0.3)
     mtasts = _mtasts(
-        _resolver("v=STSv1; id=1"), policy_server, test_ca, PolicyCache(":memory:"), clock
+        _resolver("v=STSv1; id=1"),
+        policy_server,
+        test_ca,
+        PolicyCache(tmp_path / "c.sqlite"),
+        clock,
     )
 
     async def many() -> list[Policy | None]:

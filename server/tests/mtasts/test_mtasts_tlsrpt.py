@@ -125,7 +125,7 @@ def test_policy_change_during_a_day_gives_two_policies(tmp_path: Path) -> None:
 
 
 def test_fetch_failures_belong_to_type_sts(tmp_path: Path) -> None:
-    store = TLSReportStore(":memory:")
+    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
     store.record_failure(
         "example.com",
         None,
@@ -142,9 +142,10 @@ def test_fetch_failures_belong_to_type_sts(tmp_path: Path) -> None:
     assert types == ["sts", "tlsa"]
 
 
-def test_naive_time_is_refused() -> None:
+def test_naive_time_is_refused(tmp_path: Path) -> None:
+    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
     with pytest.raises(ValueError, match="timezone-aware"):
-        TLSReportStore(":memory:").record_success("example.com", None, at=datetime.datetime.now())
+        store.record_success("example.com", None, at=datetime.datetime.now())
 
 
 def test_testing_mode_records_and_delivers(

@@ -3,20 +3,21 @@
 RFC 8461 §3.3 and §5.1 make the cache part of the security model, not an
 optimisation: a policy fetched once protects deliveries for ``max_age`` seconds even
 when an attacker later blocks the TXT record or the HTTPS fetch. So it lives in
-SQLite and survives restarts. One connection is shared under a lock, so the cache
-is safe to use from the event loop and from worker threads alike.
+SQLite and survives restarts. Connections and transactions come from the shared
+:class:`roost.sqlitedb.Database` (a connection per thread, WAL), so the cache is safe
+to use from the event loop, worker threads and the CLI alike.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from roost.mtasts.policy import Mode, Policy, normalize_domain
+from roost.sqlitedb import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS policies (
@@ -45,26 +46,21 @@ class CachedPolicy:
         return now < self.expires_at
 
 
-class PolicyCache:
-    """Policies per recipient domain in a SQLite file (``":memory:"`` works for tests)."""
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.executescript(_SCHEMA)
 
-    def __init__(self, path: Path | str) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        with self._lock:
-            if str(path) != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(_SCHEMA)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+class PolicyCache(Database):
+    """Policies per recipient domain in a SQLite file, through :mod:`roost.sqlitedb`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(Path(path), _migrate)
 
     def get(self, domain: str) -> CachedPolicy | None:
         """The stored policy, expired or not (see :meth:`CachedPolicy.valid_at`)."""
         domain = normalize_domain(domain)
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as conn:
+            row = conn.execute(
                 "SELECT policy_id, mode, mx, max_age, fetched_at, expires_at"
                 " FROM policies WHERE domain = ?",
                 (domain,),
@@ -72,18 +68,16 @@ class PolicyCache:
         if row is None:
             return None
         policy_id, mode, mx, max_age, fetched_at, expires_at = row
-        policy = Policy(
-            mode=cast(Mode, mode), mx=tuple(json.loads(mx)), max_age=max_age, id=policy_id
-        )
+        patterns = tuple(json.loads(mx))
+        policy = Policy(mode=cast(Mode, mode), mx=patterns, max_age=max_age, id=policy_id)
         return CachedPolicy(domain, policy, fetched_at, expires_at)
 
     def put(self, domain: str, policy: Policy, fetched_at: float) -> CachedPolicy:
         """Store a freshly fetched policy; it replaces any older one (RFC 8461 §3.1 id change)."""
-        entry = CachedPolicy(
-            normalize_domain(domain), policy, fetched_at, fetched_at + policy.max_age
-        )
-        with self._lock:
-            self._db.execute(
+        expires_at = fetched_at + policy.max_age
+        entry = CachedPolicy(normalize_domain(domain), policy, fetched_at, expires_at)
+        with self._write() as conn:
+            conn.execute(
                 "INSERT OR REPLACE INTO policies"
                 " (domain, policy_id, mode, mx, max_age, fetched_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -100,15 +94,15 @@ class PolicyCache:
         return entry
 
     def delete(self, domain: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM policies WHERE domain = ?", (normalize_domain(domain),))
+        with self._write() as conn:
+            conn.execute("DELETE FROM policies WHERE domain = ?", (normalize_domain(domain),))
 
     def due_for_refresh(self, fetched_before: float, now: float) -> list[str]:
         """Unexpired policies fetched before a time: RFC 8461 §3.3 (end) asks MTAs to
         refresh cached policies proactively, "once per day" suggested, so that blocking
         the refresh for ``max_age`` is needed to make a policy lapse."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 "SELECT domain FROM policies WHERE fetched_at < ? AND expires_at > ?"
                 " ORDER BY domain",
                 (fetched_before, now),
@@ -117,6 +111,6 @@ class PolicyCache:
 
     def prune(self, now: float) -> int:
         """Drop expired policies; returns how many."""
-        with self._lock:
-            cursor = self._db.execute("DELETE FROM policies WHERE expires_at <= ?", (now,))
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM policies WHERE expires_at <= ?", (now,))
         return cursor.rowcount

@@ -58,10 +58,24 @@ class BaseHandler:
         log.error("session error: %s: %s", type(error).__name__, error)
         return str(TEMPORARY_FAILURE)
 
-    async def resolve_local(self, envelope: RoostEnvelope, address: str) -> None:
-        """Resolve a recipient in a hosted domain: local users, plus remote alias targets."""
+    def check_recipient_limit(self, envelope: RoostEnvelope) -> None:
         if len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
             raise SMTPError(452, "4.5.3", "Too many recipients")
+
+    @staticmethod
+    def accept_sender(envelope: RoostEnvelope, address: str, options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 Sender OK"
+
+    @staticmethod
+    def accept_recipient(envelope: RoostEnvelope, address: str, options: list[str]) -> str:
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 Recipient OK"
+
+    async def resolve_local(self, envelope: RoostEnvelope, address: str) -> None:
+        """Resolve a recipient in a hosted domain: local users, plus remote alias targets."""
         try:
             resolution = await asyncio.to_thread(self.context.store.resolve, address)
         except InvalidAddress as exc:

@@ -35,9 +35,7 @@ class MXHandler(BaseHandler):
         address: str,
         options: list[str],
     ) -> str:
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 2.1.0 Sender OK"
+        return self.accept_sender(envelope, address, options)
 
     @reply_boundary
     async def handle_RCPT(
@@ -50,10 +48,9 @@ class MXHandler(BaseHandler):
     ) -> str:
         if not await self.is_local_domain(domain_of(address)):
             raise SMTPError(550, "5.7.1", "Relaying denied", f"{address} from {client_ip(session)}")
+        self.check_recipient_limit(envelope)
         await self.resolve_local(envelope, address)
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(options)
-        return "250 2.1.5 Recipient OK"
+        return self.accept_recipient(envelope, address, options)
 
     @reply_boundary
     async def handle_DATA(

@@ -53,9 +53,7 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
             raise SMTPError(530, "5.7.0", "Authentication required")
         if address == "<>" or not await self._may_send_as(user, address):
             raise SMTPError(553, "5.7.1", f"Sender address <{address}> is not owned by {user}")
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
-        return "250 2.1.0 Sender OK"
+        return self.accept_sender(envelope, address, options)
 
     @reply_boundary
     async def handle_RCPT(
@@ -66,15 +64,12 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
         address: str,
         options: list[str],
     ) -> str:
+        self.check_recipient_limit(envelope)
         if await self.is_local_domain(domain_of(address)):
             await self.resolve_local(envelope, address)
-        elif len(envelope.rcpt_tos) >= self.context.limits.max_recipients:
-            raise SMTPError(452, "4.5.3", "Too many recipients")
         else:
             envelope.remote[address] = None
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(options)
-        return "250 2.1.5 Recipient OK"
+        return self.accept_recipient(envelope, address, options)
 
     @reply_boundary
     async def handle_DATA(

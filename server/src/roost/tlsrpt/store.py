@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime
 import json
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
 from roost.mtasts.policy import Policy, normalize_domain
+from roost.sqlitedb import Database
 from roost.tlsrpt.results import Failure, ReportPolicy
 
 _SCHEMA = """
@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 _POLICY_KEY = "day, policy_domain, policy_type, policy_string, mx_host"
+_Key = tuple[str, str, str, str, str]  # the columns of _POLICY_KEY
 
 
 def _utc_day(at: datetime.datetime | None) -> str:
@@ -50,21 +51,15 @@ def _utc_day(at: datetime.datetime | None) -> str:
     return at.astimezone(datetime.UTC).date().isoformat()
 
 
-class TLSReportStore:
-    """Counters of TLS results in a SQLite file; safe to share between threads."""
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.executescript(_SCHEMA)
 
-    def __init__(self, path: Path | str) -> None:
-        self._lock = threading.Lock()
-        # Python's default transaction handling: `with self._db:` makes each write atomic.
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
-        with self._lock:
-            if str(path) != ":memory:":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+class TLSReportStore(Database):
+    """Counters of TLS results in a SQLite file, through :mod:`roost.sqlitedb`."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(Path(path), _migrate)
 
     def record_success(
         self,
@@ -76,8 +71,8 @@ class TLSReportStore:
     ) -> None:
         """Count successful sessions (TLS negotiated as the policy asks) for ``policy_domain``."""
         key = self._key(policy_domain, ReportPolicy.of(policy), at)
-        with self._lock, self._db:
-            self._add_session(key, count)
+        with self._write() as conn:
+            _add_session(conn, key, count)
 
     def record_failure(
         self,
@@ -91,9 +86,9 @@ class TLSReportStore:
         """Count failed sessions with these details (identical details share a counter)."""
         key = self._key(policy_domain, ReportPolicy.of(policy, failure.result_type), at)
         details = json.dumps(failure.json_fields(), sort_keys=True)
-        with self._lock, self._db:
-            self._add_session(key, 0)  # so the policy is listed even without successes
-            self._db.execute(
+        with self._write() as conn:
+            _add_session(conn, key, 0)  # so the policy is listed even without successes
+            conn.execute(
                 f"INSERT INTO failures ({_POLICY_KEY}, details, count) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 f" ON CONFLICT ({_POLICY_KEY}, details)"
                 " DO UPDATE SET count = count + excluded.count",
@@ -102,8 +97,8 @@ class TLSReportStore:
 
     def domains(self, day: datetime.date) -> list[str]:
         """Policy domains with results on ``day``: the reports to send for it."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 "SELECT DISTINCT policy_domain FROM sessions WHERE day = ? ORDER BY 1",
                 (day.isoformat(),),
             ).fetchall()
@@ -126,13 +121,13 @@ class TLSReportStore:
         """
         domain = normalize_domain(policy_domain)
         day_text = day.isoformat()
-        with self._lock:
-            sessions = self._db.execute(
+        with self._read() as conn:
+            sessions = conn.execute(
                 "SELECT policy_type, policy_string, mx_host, successes FROM sessions"
                 " WHERE day = ? AND policy_domain = ? ORDER BY rowid",
                 (day_text, domain),
             ).fetchall()
-            failures = self._db.execute(
+            failures = conn.execute(
                 "SELECT policy_type, policy_string, mx_host, details, count FROM failures"
                 " WHERE day = ? AND policy_domain = ? ORDER BY rowid",
                 (day_text, domain),
@@ -173,19 +168,15 @@ class TLSReportStore:
 
     def prune(self, before: datetime.date) -> int:
         """Forget days before ``before`` (once their reports are sent); returns rows removed."""
-        with self._lock, self._db:
-            removed = 0
+        removed = 0
+        with self._write() as conn:
             for table in ("sessions", "failures"):
-                cursor = self._db.execute(
-                    f"DELETE FROM {table} WHERE day < ?", (before.isoformat(),)
-                )
+                cursor = conn.execute(f"DELETE FROM {table} WHERE day < ?", (before.isoformat(),))
                 removed += cursor.rowcount
         return removed
 
     @staticmethod
-    def _key(
-        policy_domain: str, policy: ReportPolicy, at: datetime.datetime | None
-    ) -> tuple[str, str, str, str, str]:
+    def _key(policy_domain: str, policy: ReportPolicy, at: datetime.datetime | None) -> _Key:
         return (
             _utc_day(at),
             normalize_domain(policy_domain),
@@ -194,10 +185,11 @@ class TLSReportStore:
             json.dumps(list(policy.mx_host)),
         )
 
-    def _add_session(self, key: tuple[str, str, str, str, str], successes: int) -> None:
-        self._db.execute(
-            f"INSERT INTO sessions ({_POLICY_KEY}, successes) VALUES (?, ?, ?, ?, ?, ?)"
-            f" ON CONFLICT ({_POLICY_KEY})"
-            " DO UPDATE SET successes = successes + excluded.successes",
-            (*key, successes),
-        )
+
+def _add_session(conn: sqlite3.Connection, key: _Key, successes: int) -> None:
+    conn.execute(
+        f"INSERT INTO sessions ({_POLICY_KEY}, successes) VALUES (?, ?, ?, ?, ?, ?)"
+        f" ON CONFLICT ({_POLICY_KEY})"
+        " DO UPDATE SET successes = successes + excluded.successes",
+        (*key, successes),
+    )

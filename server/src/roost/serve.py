@@ -18,10 +18,13 @@ from dataclasses import dataclass
 
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
+from roost.delivery.client import tls_contexts
 from roost.delivery.deliverer import Deliverer
 from roost.dkim.keys import DKIMKeyStore
 from roost.dns.resolver import DNSResolver
 from roost.imap.unavailable import UnavailableIMAP
+from roost.mtasts import MTASTS, PolicyCache, PolicyFetcher
+from roost.mtasts.source import MTASTSPolicySource
 from roost.passwords import DUMMY_HASH, verify_password
 from roost.privileges import drop_to
 from roost.queue.bounce import Bouncer
@@ -36,6 +39,7 @@ from roost.store.addresses import normalize_address
 from roost.store.errors import InvalidAddress
 from roost.store.sqlite import SQLiteStore
 from roost.tlsconfig import server_context
+from roost.tlsrpt import StoreReporter, TLSReportStore
 
 log = logging.getLogger("roost.serve")
 
@@ -92,7 +96,17 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
         nameservers=list(config.dns.nameservers) if config.dns.nameservers else None,
         timeout=config.dns.timeout,
     )
-    deliverer = Deliverer(config.hostname, resolver, config.outbound)
+    verified, _ = tls_contexts(str(config.outbound.ca_file) if config.outbound.ca_file else None)
+    policy_cache = PolicyCache(config.state_dir / "mtasts.db")
+    tls_reports = TLSReportStore(config.state_dir / "tlsrpt.db")
+    mtasts = MTASTS(resolver, policy_cache, PolicyFetcher(resolver, ssl_context=verified))
+    deliverer = Deliverer(
+        config.hostname,
+        resolver,
+        config.outbound,
+        policies=MTASTSPolicySource(mtasts, tls_reports),
+        reporter=StoreReporter(tls_reports),
+    )
     runner = QueueRunner(spool, deliverer, Bouncer(config.hostname, spool, store), config.queue)
     context = SMTPContext(
         hostname=config.hostname,
@@ -156,8 +170,8 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
     queue_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await queue_task
-    spool.close()
-    store.close()
+    for database in (spool, store, policy_cache, tls_reports):
+        database.close()
     remove_pidfile(config)
     log.info("stopped")
 

@@ -134,11 +134,6 @@ def test_policy_host_with_bad_certificate_is_recorded_and_mail_flows(
     assert _failures(store, domain) == ["sts-webpki-invalid"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deliverer bug: testing mode retries with tls='opportunistic', so a peer "
-    "without STARTTLS is never reported (RFC 8461 §5 asks to report, then deliver)",
-)
 def test_testing_mode_delivers_and_reports(
     knot: KnotServer,
     mtasts: MTASTS,

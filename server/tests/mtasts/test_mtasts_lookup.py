@@ -7,8 +7,11 @@ real HTTPS one, so every fetch is a real fetch.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from pathlib import Path
+
+import pytest
 
 from roost.dns.fake import FakeResolver
 from roost.mtasts import MTASTS, Policy, PolicyCache, PolicyFetcher
@@ -153,3 +156,13 @@ def test_cache_survives_threads_and_prunes(tmp_path: Path) -> None:
     # Expiry is fetched_at + max_age = 1100 + i: i <= 25 has expired at 1125.
     assert cache.prune(now=1125.0) == 4 * 26
     assert cache.get("d0-25.example") is None and cache.get("d0-26.example") is not None
+
+
+def test_fetcher_refuses_a_context_that_does_not_verify() -> None:
+    """RFC 8461 §3.3: the policy host's certificate must be checked, name included."""
+    with pytest.raises(ValueError, match="verifies"):
+        PolicyFetcher(FakeResolver(), ssl_context=ssl._create_unverified_context())
+    no_names = ssl.create_default_context()
+    no_names.check_hostname = False
+    with pytest.raises(ValueError, match="verifies"):
+        PolicyFetcher(FakeResolver(), ssl_context=no_names)

@@ -50,14 +50,12 @@ def test_parse_accepts(text: str) -> None:
     ("text", "why"),
     [
         ("", "empty"),
-        (GOOD.replace("version: STSv1\r\n", ""), "first line"),
-        ("mode: enforce\r\n" + GOOD.replace("mode: enforce\r\n", ""), "first line"),
+        (GOOD.replace("version: STSv1\r\n", ""), "'version' missing"),
         (GOOD.replace("STSv1", "STSv2"), "version"),
         (GOOD.replace("mode: enforce", "mode: Enforce"), "mode"),
-        (GOOD.replace("mode: enforce\r\n", ""), "'mode'"),
-        (GOOD + "mode: testing\r\n", "'mode'"),
-        (GOOD.replace("max_age: 604800\r\n", ""), "'max_age'"),
-        (GOOD + "max_age: 1\r\n", "'max_age'"),
+        (GOOD.replace("mode: enforce\r\n", ""), "'mode' missing"),
+        (GOOD + "mode: sometimes\r\n", "unknown mode"),  # an ignored copy must be valid
+        (GOOD.replace("max_age: 604800\r\n", ""), "'max_age' missing"),
         (GOOD.replace("604800", "31557601"), "exceeds"),
         (GOOD.replace("604800", "-1"), "digits"),
         (GOOD.replace("604800", "12345678901"), "digits"),
@@ -77,6 +75,14 @@ def test_parse_rejects(text: str, why: str) -> None:
     with pytest.raises(PolicyError, match=why) as info:
         parse_policy(text)
     assert info.value.result_type == "sts-policy-invalid"
+
+
+def test_field_order_is_free_and_first_duplicate_wins() -> None:
+    """§3.2: fields in any order; of a duplicated non-mx field the first counts."""
+    text = "mode: testing\nmx: a.example.com\nversion: STSv1\nmax_age: 60\n"
+    text += "mode: enforce\nmax_age: 120\nmx: b.example.com\n"
+    policy = parse_policy(text)
+    assert policy == Policy("testing", ("a.example.com", "b.example.com"), 60)
 
 
 def test_max_age_bounds() -> None:
@@ -114,6 +120,7 @@ def test_matches(host: str, expected: bool) -> None:
         ("v=STSv1;id=abc", "abc"),
         ("v=STSv1 ;  id=abc ; ext-1=value", "abc"),
         ("v=STSv1; ext.x=1; id=" + "a" * 32, "a" * 32),
+        ("v=STSv1; id=first; id=second", "first"),
     ],
 )
 def test_parse_record(record: str, expected: str) -> None:
@@ -128,7 +135,6 @@ def test_parse_record(record: str, expected: str) -> None:
         "v=STSv1; id=",
         "v=STSv1; id=" + "a" * 33,
         "v=STSv1; id=abc-1",
-        "v=STSv1; id=a; id=b",
         "v=STSv1; ID=abc",  # %s: keys are case-sensitive
         "v=STSv1; id=abc; ext=has space",
         "v=STSv1; id=abc; =x",

@@ -19,24 +19,17 @@ from roost.config import OutboundConfig, Relay
 from roost.delivery.client import Hop, HopError, tls_contexts, transact
 from roost.delivery.mx import MXHosts, mx_hosts
 from roost.delivery.outcome import Outcome, temporary
-from roost.delivery.tlspolicy import OPPORTUNISTIC, DestinationPolicy, PolicySource
+from roost.delivery.tlspolicy import (
+    OPPORTUNISTIC,
+    DestinationPolicy,
+    PolicySource,
+    TLSReporter,
+)
 from roost.dns.resolver import DNSError, Resolver
 
 log = logging.getLogger("roost.delivery")
 
 MAX_ADDRESSES_PER_ATTEMPT = 6  # bound the time one attempt can take across many MX addresses
-
-
-class TLSReporter:
-    """Where TLS results go (RFC 8460); the default forgets them."""
-
-    def success(self, domain: str, policy: DestinationPolicy) -> None:
-        return None
-
-    def failure(
-        self, domain: str, policy: DestinationPolicy, result_type: str, mx_host: str, detail: str
-    ) -> None:
-        return None
 
 
 @dataclass
@@ -50,7 +43,12 @@ class Deliverer:
     def __post_init__(self) -> None:
         ca_file = str(self.outbound.ca_file) if self.outbound.ca_file else None
         self._verified, self._unverified = tls_contexts(ca_file)
-        self._reporter = self.reporter or TLSReporter()
+
+    def _report_failure(
+        self, domain: str, policy: DestinationPolicy, result_type: str, host: str, detail: str
+    ) -> None:
+        if self.reporter is not None and policy.mode != "opportunistic":
+            self.reporter.failure(domain, policy, result_type, host, detail)
 
     async def deliver(
         self, queue_id: str, sender: str, domain: str, recipients: Sequence[str], message: bytes
@@ -74,12 +72,11 @@ class Deliverer:
                 return {r: found for r in recipients}
             if self.policies is not None:
                 policy = await self.policies.policy_for(domain)
-            hops = self._mx_hops(found, policy)
+            hops = self._mx_hops(domain, found, policy)
             if not hops:
                 refused = temporary(
                     f"no MX host of {domain} is allowed by its MTA-STS policy", "4.7.5"
                 )
-                self._reporter.failure(domain, policy, "validation-failure", "", refused.text)
                 return {r: refused for r in recipients}
         return await self._try_hops(queue_id, sender, domain, recipients, message, hops, policy)
 
@@ -91,12 +88,15 @@ class Deliverer:
             return self.outbound.smarthost
         return None
 
-    def _mx_hops(self, found: MXHosts, policy: DestinationPolicy) -> list[Hop]:
+    def _mx_hops(self, domain: str, found: MXHosts, policy: DestinationPolicy) -> list[Hop]:
         hops = []
         for host in found.hosts:
-            if policy.mode == "enforce" and not policy.allows(host):
-                log.warning("MX %s not allowed by the %s policy: skipped", host, policy.source)
-                continue
+            if policy.mode != "opportunistic" and not policy.allows(host):
+                detail = f"MX {host} is not listed in the {policy.source} policy"
+                self._report_failure(domain, policy, "validation-failure", host, detail)
+                if policy.mode == "enforce":
+                    log.warning("%s: skipped", detail)
+                    continue
             verify = policy.mode == "enforce"
             tls = "starttls" if verify else "opportunistic"
             hops.append(Hop(host, self.outbound.mx_port, tls, verify))
@@ -120,13 +120,13 @@ class Deliverer:
                     break
                 tried += 1
                 attempt = hop
-                if policy.mode == "testing":
-                    attempt = Hop(hop.host, hop.port, hop.tls, True, hop.username, hop.password)
+                if policy.mode == "testing":  # RFC 8461 §5: try as if enforced, report
+                    attempt = Hop(hop.host, hop.port, "starttls", True)
                 try:
                     done = await self._transact(attempt, address, sender, recipients, message)
                 except HopError as failed:
-                    if failed.tls_failure and policy.mode != "opportunistic":
-                        self._reporter.failure(
+                    if failed.tls_failure:
+                        self._report_failure(
                             domain, policy, failed.tls_failure, hop.host, failed.outcome.text
                         )
                     if failed.tls_failure and policy.mode == "testing":
@@ -140,8 +140,8 @@ class Deliverer:
                         last = failed.outcome
                         self._log(queue_id, domain, hop, None, failed.outcome.text)
                         continue
-                if policy.mode != "opportunistic" and done.tls_version:
-                    self._reporter.success(domain, policy)
+                if self.reporter and policy.mode != "opportunistic" and done.tls_version:
+                    self.reporter.success(domain, policy)
                 for recipient, outcome in done.outcomes.items():
                     self._log(
                         queue_id, domain, hop, done.tls_version, f"{recipient}: {outcome.text}"

@@ -3,7 +3,8 @@ DANE (RFC 7672) will: both answer "which MX hosts, and must their certificates v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 Mode = Literal["opportunistic", "enforce", "testing"]
@@ -17,10 +18,8 @@ class DestinationPolicy:
     mode: Mode
     source: str  # "mta-sts", later "dane"; for logs and TLS reports
     policy_string: tuple[str, ...] = ()  # the policy as published, for TLS-RPT (RFC 8460 §4.4)
-    allowed: tuple[str, ...] = ()  # MX patterns; empty means any
-
-    def allows(self, host: str) -> bool:
-        return not self.allowed or any(_matches(pattern, host) for pattern in self.allowed)
+    allowed: tuple[str, ...] = ()  # MX patterns as published, for TLS-RPT
+    allows: Callable[[str], bool] = field(default=lambda host: True, compare=False)
 
 
 OPPORTUNISTIC = DestinationPolicy("opportunistic", "none")
@@ -30,10 +29,11 @@ class PolicySource(Protocol):
     async def policy_for(self, domain: str) -> DestinationPolicy: ...
 
 
-def _matches(pattern: str, host: str) -> bool:
-    """RFC 8461 §4.1: a leading `*.` matches exactly one extra label."""
-    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
-    if pattern.startswith("*."):
-        head, _, rest = host.partition(".")
-        return bool(head) and rest == pattern[2:]
-    return pattern == host
+class TLSReporter(Protocol):
+    """Where TLS results go (RFC 8460 §4.3): one call per session, success or failure."""
+
+    def success(self, domain: str, policy: DestinationPolicy) -> None: ...
+
+    def failure(
+        self, domain: str, policy: DestinationPolicy, result_type: str, mx_host: str, detail: str
+    ) -> None: ...

@@ -3,7 +3,7 @@
 The delivery code asks :func:`tls_requirement` per MX host, in MX order, and acts:
 
 ``"opportunistic"``
-    No policy, or mode ``none`` (§5: "none" means no MTA-STS). STARTTLS when offered,
+    No policy, or mode ``none`` (§5: treated as no policy at all). STARTTLS if offered,
     certificate not required to verify, plain text allowed.
 ``"required-verified"``
     Mode ``enforce`` and the host matches the policy (§4.1). STARTTLS is required and
@@ -17,11 +17,11 @@ The delivery code asks :func:`tls_requirement` per MX host, in MX order, and act
     ``required-verified``; on failure record it, then deliver as ``"opportunistic"``.
     A host outside the policy is also recorded (``validation-failure``).
 ``"refuse"``
-    Mode ``enforce`` and the host does not match: do not connect (§4.1, §5.1
-    ``tryMxAccordingTo``). Record ``validation-failure`` with failure-reason-code
+    Mode ``enforce`` and the host does not match: do not connect (§4.1, §5; Appendix
+    B's ``tryMxAccordingTo``). Record ``validation-failure`` with failure-reason-code
     :data:`MX_MISMATCH` for TLS-RPT.
 
-Per §5 step 3, before failing a message permanently the caller asks
+Per §5.1, before failing a message permanently the caller asks
 :meth:`roost.mtasts.lookup.MTASTS.refresh` whether the policy changed.
 """
 

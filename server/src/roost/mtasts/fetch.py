@@ -3,7 +3,8 @@
 ``https://mta-sts.<domain>/.well-known/mta-sts.txt`` is fetched with the rules of
 §3.3: HTTPS only, the certificate verified for ``mta-sts.<domain>`` against the
 trusted roots, no redirects ("HTTP 3xx redirects MUST NOT be followed"), status 200
-only, ``text/plain`` only, a size cap and a timeout (the RFC suggests 64 KiB and 60 s).
+only, ``text/plain`` only (§3.2), a size cap and a timeout (64 KiB and 60 s, as
+suggested).
 
 The host's addresses come from the injected :class:`~roost.dns.resolver.Resolver`
 (A, then AAAA) and the connection goes to them while SNI and the certificate check
@@ -30,7 +31,7 @@ from roost.mtasts.policy import (
 )
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
-#: RFC 8461 §3.3 suggests "a maximum size of 64 KiB" and "a timeout of 60 seconds".
+#: RFC 8461 §3.3 suggests a one-minute timeout and a 64 KiB limit on the policy.
 MAX_POLICY_SIZE = 64 * 1024
 FETCH_TIMEOUT = 60.0
 

@@ -25,7 +25,7 @@ from roost.mtasts.policy import MTASTSError, Policy, STSResultType, normalize_do
 log = logging.getLogger("roost.mtasts")
 
 #: After a failed fetch, the same policy id is not fetched again for this long (RFC
-#: 8461 §3.3: senders "may wish to rate-limit the frequency of attempts"; mox waits 5 min).
+#: 8461 §3.3 suggests limiting attempts to one per five minutes or longer per id).
 FETCH_BACKOFF = 300.0
 
 
@@ -87,8 +87,8 @@ class MTASTS:
         """Fetch the policy even if the cached one has the advertised id.
 
         For the proactive refresh of §3.3 ("once per day"), see
-        :meth:`~roost.mtasts.cache.PolicyCache.due_for_refresh`, and for the check §5
-        step 3 asks for before a message is failed permanently.
+        :meth:`~roost.mtasts.cache.PolicyCache.due_for_refresh`, and for the check §5.1
+        asks for before a message is failed permanently.
         """
         return await self.lookup(domain, force_fetch=True)
 

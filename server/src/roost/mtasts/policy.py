@@ -18,7 +18,7 @@ log = logging.getLogger("roost.mtasts")
 
 Mode = Literal["enforce", "testing", "none"]
 
-#: RFC 8461 §3.2: "max_age ... maximum value of 31557600" (one year).
+#: RFC 8461 §3.2: the largest max_age, 31557600 seconds (one year).
 MAX_AGE_LIMIT = 31557600
 
 
@@ -112,12 +112,14 @@ class Policy:
 def parse_policy(text: str, policy_id: str = "") -> Policy:
     """Parse a policy body (RFC 8461 §3.2) or raise :class:`PolicyError` saying why.
 
-    Rules: lines end in CRLF or LF (the RFC allows senders to accept LF); each is
-    ``key: value`` with optional whitespace after the colon and at the end; the first
-    is ``version: STSv1``; ``mode`` and ``max_age`` appear exactly once; ``mx`` at least
-    once unless the mode is ``none``; ``max_age`` is 1-10 digits and at most 31557600;
-    unknown keys are ignored (§3.2: "senders MUST ignore" unknown fields) but must
-    still be well-formed extension fields.
+    Rules: lines end in CRLF or LF (the RFC allows senders to accept LF), a final
+    line end is optional, blank lines are not allowed; each line is ``key: value``
+    with optional whitespace after the colon and at the end; fields come in any
+    order (the ABNF lists alternatives); ``version: STSv1``, ``mode`` and
+    ``max_age`` are required, ``mx`` too unless the mode is ``none``; ``max_age``
+    is 1-10 digits and at most 31557600. Unknown keys are ignored but must be
+    well-formed extension fields. Of a duplicated field other than ``mx`` only the
+    first counts (§3.2; mox reads it the same way), though every copy must be valid.
     """
     lines = text.split("\n")
     if lines[-1] == "":
@@ -135,27 +137,31 @@ def parse_policy(text: str, policy_id: str = "") -> Policy:
         value = value.lstrip(" \t").rstrip(" \t")
         if not _POLICY_EXT_VALUE.fullmatch(value):
             raise PolicyError(f"line {number}: bad value for {key!r}: {value!r}")
-        if number == 1 and key != "version":
-            raise PolicyError(f"first line must be 'version: STSv1', got {line!r}")
         fields.setdefault(key, []).append(value)
     for key in ("version", "mode", "max_age"):
-        if len(fields.get(key, [])) != 1:
-            raise PolicyError(f"{key!r} must appear exactly once")
-    if fields["version"][0] != "STSv1":
-        raise PolicyError(f"unsupported version {fields['version'][0]!r}")
+        if key not in fields:
+            raise PolicyError(f"required field {key!r} missing")
+    for version in fields["version"]:
+        if version != "STSv1":
+            raise PolicyError(f"unsupported version {version!r}")
+    for mode in fields["mode"]:
+        if mode not in ("enforce", "testing", "none"):
+            raise PolicyError(f"unknown mode {mode!r}")
     mode = fields["mode"][0]
-    if mode not in ("enforce", "testing", "none"):
-        raise PolicyError(f"unknown mode {mode!r}")
-    max_age_text = fields["max_age"][0]
-    if not (max_age_text.isascii() and max_age_text.isdigit() and len(max_age_text) <= 10):
-        raise PolicyError(f"max_age {max_age_text!r} is not 1 to 10 digits")
-    max_age = int(max_age_text)
-    if max_age > MAX_AGE_LIMIT:
-        raise PolicyError(f"max_age {max_age} exceeds {MAX_AGE_LIMIT} (RFC 8461 §3.2)")
+    max_age, *_ = (_max_age(value) for value in fields["max_age"])  # all checked
     patterns = tuple(_mx_pattern(value) for value in fields.get("mx", []))
     if not patterns and mode != "none":
         raise PolicyError(f"mode {mode!r} needs at least one mx line")
     return Policy(mode=cast(Mode, mode), mx=patterns, max_age=max_age, id=policy_id)
+
+
+def _max_age(text: str) -> int:
+    """RFC 8461 §3.2: sts-policy-max-age-value = 1*10(DIGIT), at most 31557600."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        raise PolicyError(f"max_age {text!r} is not 1 to 10 digits")
+    if int(text) > MAX_AGE_LIMIT:
+        raise PolicyError(f"max_age {text} exceeds {MAX_AGE_LIMIT} (RFC 8461 §3.2)")
+    return int(text)
 
 
 def _mx_pattern(value: str) -> str:
@@ -171,8 +177,9 @@ def parse_record(text: str) -> str:
     """The ``id`` of one ``v=STSv1`` TXT record, or :class:`RecordError` (RFC 8461 §3.1).
 
     The record is ``v=STSv1`` then ``;``-separated fields (whitespace around ``;``
-    allowed, a final ``;`` allowed); ``id`` (1-32 letters and digits) is required once;
-    well-formed extension fields are ignored. Keys are case-sensitive (``%s`` in the ABNF).
+    allowed, a final ``;`` allowed); ``id`` (1-32 letters and digits) is required;
+    well-formed extension fields are ignored. Keys are case-sensitive (``%s`` in the
+    ABNF). A duplicated ``id`` counts once, the first, as for policy fields (§3.2).
     """
     parts = [part.strip(" \t") for part in text.split(";")]
     if parts[0] != "v=STSv1":
@@ -190,8 +197,8 @@ def parse_record(text: str) -> str:
             ids.append(value)
         elif not _TXT_EXT_VALUE.fullmatch(value):
             raise RecordError(f"bad value in field {field!r}")
-    if len(ids) != 1:
-        raise RecordError(f"{len(ids)} id fields in {text!r}, need exactly one")
+    if not ids:
+        raise RecordError(f"no id field in {text!r}")
     return ids[0]
 
 

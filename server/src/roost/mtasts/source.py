@@ -20,7 +20,9 @@ def destination_policy(policy: Policy | None) -> DestinationPolicy:
     """The delivery seam's view of a policy; mode ``none`` is no policy (RFC 8461 §5)."""
     if policy is None or policy.mode == "none":
         return OPPORTUNISTIC
-    return DestinationPolicy(policy.mode, "mta-sts", tuple(policy.lines()), policy.mx)
+    return DestinationPolicy(
+        policy.mode, "mta-sts", tuple(policy.lines()), policy.mx, allows=policy.matches
+    )
 
 
 class MTASTSPolicySource:

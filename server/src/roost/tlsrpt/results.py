@@ -62,8 +62,8 @@ class ReportPolicy:
 class Failure:
     """One failed session's details (RFC 8460 §4.4 ``failure-details``); ``None`` = absent.
 
-    ``failure_reason_code`` is free text, e.g. the TLS alert or the verifier's message
-    (§4.4: "a text field to include a TLS-related error code or error message").
+    ``failure_reason_code`` is free text (§4.4), e.g. the TLS alert or the verifier's
+    message.
     """
 
     result_type: ResultType

@@ -14,7 +14,7 @@ STAMPS := .stamps
 TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl libcryptx-perl libnet-dns-perl \
 	opendkim-tools ca-certificates openssl
 
-.PHONY: help test demo deps venv lint unit clean
+.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest
 
 help:
 	@echo "make demo   run a local Roost on loopback and send a message through it"
@@ -53,8 +53,8 @@ deps: $(STAMPS)/debs $(STAMPS)/npm
 venv: $(STAMPS)/venv
 
 lint: venv
-	$(VENV)/bin/ruff check server
-	$(VENV)/bin/ruff format --check server
+	$(VENV)/bin/ruff check server bench
+	$(VENV)/bin/ruff format --check server bench
 
 unit: deps venv
 	cd server && ../$(VENV)/bin/pytest -q
@@ -63,6 +63,10 @@ test: lint unit
 
 demo: deps venv
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./scripts/demo-local
+
+# Benchmarks compare Roost with a real Postfix in the same run; they are not part of `make test`.
+bench-smtp-ingest: venv
+	bench/smtp_ingest/run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(STAMPS)

@@ -72,10 +72,11 @@ def _free_port(address: str) -> int:
 class KnotServer:
     """knotd serving ``zones`` (name -> records) on ``address``:``port``."""
 
-    def __init__(self, zones: dict[str, str], address: str = "127.0.0.1") -> None:
+    def __init__(self, zones: dict[str, str], address: str = "127.0.0.1", ttl: int = 0) -> None:
         if not zones:
             raise ValueError("KnotServer needs at least one zone")
         self.address = address
+        self.ttl = ttl  # 0 by default: tests change zones and must not see cached answers
         self.port = 0
         self._zones = {name.rstrip(".").lower(): records for name, records in zones.items()}
         self._serial = int(time.time())
@@ -174,7 +175,7 @@ zone:
         assert self._tmp is not None
         self._serial += 1
         text = (
-            f"$ORIGIN {name}.\n$TTL 60\n"
+            f"$ORIGIN {name}.\n$TTL {self.ttl}\n"
             f"@ SOA ns.{name}. hostmaster.{name}. {self._serial} 3600 600 86400 60\n"
             f"@ NS ns.invalid.\n{self._zones[name]}\n"
         )

@@ -121,6 +121,9 @@ class DNSResolver:
                 raise ValueError("nameservers must be None (system) or a non-empty list")
             self._resolver = dns.resolver.Resolver(configure=False)
             self._resolver.nameservers = [parse_nameserver(s) for s in nameservers]
+        # Answers are reused until their TTL runs out (dnspython's LRUCache is thread-safe);
+        # a busy MX asks about the same few sender domains again and again.
+        self._resolver.cache = dns.resolver.LRUCache(max_size=10000)
         self._resolver.lifetime = timeout
         self._resolver.timeout = timeout
 

@@ -16,6 +16,8 @@ TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl
 
 .PHONY: help test demo deps venv lint unit clean bench-smtp-ingest
 
+include lab/lab.mk
+
 help:
 	@echo "make demo   run a local Roost on loopback and send a message through it"
 	@echo "make test   install what is needed and run every test"

@@ -82,6 +82,7 @@ def test_two_recipients_one_transaction_with_starttls(
         (received,) = [m for m in peer.wait_for(rcpt) if message_id.encode() in m]
         assert b"DKIM-Signature: v=1; a=rsa-sha256" in received
         assert b"with ESMTPS" in received  # Postfix recorded the TLS session
+        assert b"Received: from mail.example.test" in received  # our EHLO name
     wait_until(lambda: "the queue is empty" in queue_text(roost))
     log = roost.log.read_text()
     line = next(x for x in log.splitlines() if "domain=peer.test" in x and "bob@peer.test" in x)

@@ -89,9 +89,11 @@ def test_reject_map_gives_450_and_550_per_recipient(mx: PostfixPeer) -> None:
 
 
 def test_reject_map_alone_refuses_the_whole_message(mx: PostfixPeer) -> None:
-    with smtplib.SMTP(mx.address, mx.smtp_port) as smtp:
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as info:
-            smtp.sendmail("s@client.test", ["busy@peer.test"], b"Subject: x\r\n\r\nx\r\n")
+    with (
+        smtplib.SMTP(mx.address, mx.smtp_port) as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as info,
+    ):
+        smtp.sendmail("s@client.test", ["busy@peer.test"], b"Subject: x\r\n\r\nx\r\n")
     assert info.value.recipients["busy@peer.test"][0] == 450
 
 
@@ -231,11 +233,13 @@ def test_unauthenticated_relay_refused_on_smarthost_mx_port(smarthost: PostfixPe
 
 def test_wrong_password_refused(smarthost: PostfixPeer) -> None:
     assert smarthost.smtps_port is not None
-    with smtplib.SMTP_SSL(
-        smarthost.address, smarthost.smtps_port, context=_no_name_check(smarthost)
-    ) as smtp:
-        with pytest.raises(smtplib.SMTPAuthenticationError) as info:
-            smtp.login("roost", "not the password")
+    with (
+        smtplib.SMTP_SSL(
+            smarthost.address, smarthost.smtps_port, context=_no_name_check(smarthost)
+        ) as smtp,
+        pytest.raises(smtplib.SMTPAuthenticationError) as info,
+    ):
+        smtp.login("roost", "not the password")
     assert info.value.smtp_code == 535
 
 
@@ -254,6 +258,29 @@ def test_relayhost_forwards_to_smtp_sink() -> None:
         assert got.helo == "mx.peer.test"
         assert b"Subject: onward" in got.data
         assert peer.messages("far@away.test") == []
+
+
+def test_relay_for_loopback_relays_without_auth_on_the_mx_port() -> None:
+    with (
+        SMTPSink() as sink,
+        PostfixPeer(relay_for_loopback=True, relayhost=f"[127.0.0.1]:{sink.port}") as peer,
+    ):
+        msg = _message("open relay", ["far@away.test"])
+        with smtplib.SMTP(peer.address, peer.smtp_port) as smtp:
+            assert smtp.send_message(msg) == {}
+        [got] = sink.wait_for(1)
+        assert msg["Message-ID"].encode() in got.data
+
+
+def test_message_ids_counts_duplicates(mx: PostfixPeer) -> None:
+    rcpt = _unique("peer.test")
+    msg = _message("twice", [rcpt])
+    with smtplib.SMTP(mx.address, mx.smtp_port) as smtp:
+        smtp.send_message(msg)
+        smtp.send_message(msg)
+    mx.wait_for(rcpt, 2)
+    assert mx.message_ids(rcpt) == [msg["Message-ID"]] * 2
+    assert mx.message_ids().count(msg["Message-ID"]) == 2
 
 
 def test_teardown_leaves_no_process_and_no_files() -> None:

@@ -38,24 +38,31 @@ def test_sink_counts_many_messages_on_one_connection() -> None:
     ("options", "expected"),
     [
         ({"soft_reject": ["RCPT"]}, (450, b"4.3.0 Error: command failed")),
-        ({"hard_reject": ["RCPT"], "hard_reply": "550 5.1.1 nobody here"}, (550, b"5.1.1 nobody here")),
+        (
+            {"hard_reject": ["RCPT"], "hard_reply": "550 5.1.1 nobody here"},
+            (550, b"5.1.1 nobody here"),
+        ),
         ({"soft_reject": ["RCPT"], "soft_reply": "452 4.5.3 too many"}, (452, b"4.5.3 too many")),
     ],
 )
 def test_sink_rejects_recipients(options: dict, expected: tuple[int, bytes]) -> None:
     with SMTPSink(**options) as sink:
-        with smtplib.SMTP(sink.address, sink.port) as smtp:
-            with pytest.raises(smtplib.SMTPRecipientsRefused) as info:
-                smtp.sendmail("a@client.test", ["x@peer.test"], b"Subject: s\r\n\r\nx\r\n")
+        with (
+            smtplib.SMTP(sink.address, sink.port) as smtp,
+            pytest.raises(smtplib.SMTPRecipientsRefused) as info,
+        ):
+            smtp.sendmail("a@client.test", ["x@peer.test"], b"Subject: s\r\n\r\nx\r\n")
         assert info.value.recipients["x@peer.test"] == expected
         assert sink.count == 0
 
 
 def test_sink_rejects_end_of_data() -> None:
     with SMTPSink(hard_reject=["."]) as sink:
-        with smtplib.SMTP(sink.address, sink.port) as smtp:
-            with pytest.raises(smtplib.SMTPDataError) as info:
-                smtp.sendmail("a@client.test", ["x@peer.test"], b"Subject: s\r\n\r\nx\r\n")
+        with (
+            smtplib.SMTP(sink.address, sink.port) as smtp,
+            pytest.raises(smtplib.SMTPDataError) as info,
+        ):
+            smtp.sendmail("a@client.test", ["x@peer.test"], b"Subject: s\r\n\r\nx\r\n")
         assert info.value.smtp_code == 500
         # smtp-sink still dumps a transaction it refused at the end of DATA
         assert sink.count == 1
@@ -63,17 +70,21 @@ def test_sink_rejects_end_of_data() -> None:
 
 def test_sink_421_and_hangup() -> None:
     with SMTPSink(reply_421=["MAIL"]) as sink:
-        with smtplib.SMTP(sink.address, sink.port) as smtp:
-            with pytest.raises(smtplib.SMTPSenderRefused) as info:
-                smtp.sendmail("a@client.test", ["x@peer.test"], b"x")
+        with (
+            smtplib.SMTP(sink.address, sink.port) as smtp,
+            pytest.raises(smtplib.SMTPSenderRefused) as info,
+        ):
+            smtp.sendmail("a@client.test", ["x@peer.test"], b"x")
         assert info.value.smtp_code == 421
 
 
 def test_sink_disconnect_in_data_leaves_nothing_counted() -> None:
     with SMTPSink(disconnect=["DATA"]) as sink:
-        with smtplib.SMTP(sink.address, sink.port) as smtp:
-            with pytest.raises(smtplib.SMTPServerDisconnected):
-                smtp.sendmail("a@client.test", ["x@peer.test"], b"x")
+        with (
+            smtplib.SMTP(sink.address, sink.port) as smtp,
+            pytest.raises(smtplib.SMTPServerDisconnected),
+        ):
+            smtp.sendmail("a@client.test", ["x@peer.test"], b"x")
         time.sleep(0.2)
         assert sink.count == 0
 

@@ -3,6 +3,7 @@ real DNS server (Knot) on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import socket
@@ -34,7 +35,7 @@ def roost(knot, knot_address: str) -> Iterator[RoostProcess]:
         knot.set_zone(name, records)
     limits = (
         "[limits]\nmax_message_size = 20000\nmax_recipients = 3\n"
-        "max_connections_per_ip = 6\ncommand_timeout = 3\n"
+        "max_connections_per_ip = 6\ncommand_timeout = 3\ndata_timeout = 5\n"
     )
     with roost_dev(nameserver=knot_address, extra_config=limits) as proc:
         dkim_records = proc.cli("dkim", "dns", "example.test").stdout
@@ -213,6 +214,26 @@ def test_idle_connection_closed_after_command_timeout(roost: RoostProcess) -> No
         sock.settimeout(15)
         assert sock.recv(100).startswith(b"220 ")
         assert sock.recv(100) == b""  # closed by the server (command_timeout = 3)
+
+
+def test_data_phase_has_its_own_deadline(roost: RoostProcess) -> None:
+    """A client trickling DATA lines faster than command_timeout is still cut off when the
+    whole DATA phase exceeds data_timeout (5 s here)."""
+    with socket.create_connection(("127.0.0.1", roost.port("smtp"))) as sock:
+        sock.settimeout(15)
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(b"HELO client.sender.test\r\nMAIL FROM:<news@sender.test>\r\n")
+        sock.sendall(b"RCPT TO:<bob@example.test>\r\nDATA\r\n")
+        replies = [reader.readline() for _ in range(4)]
+        assert replies[3].startswith(b"354")
+        started = time.monotonic()
+        with contextlib.suppress(OSError):
+            while time.monotonic() - started < 12:
+                sock.sendall(b"X-Slow: still here\r\n")
+                time.sleep(1)
+        assert reader.read() == b""  # closed by the server
+    assert time.monotonic() - started < 12
 
 
 def test_enhanced_status_codes_and_pipelining(roost: RoostProcess) -> None:

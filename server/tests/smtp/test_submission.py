@@ -182,6 +182,21 @@ def test_malformed_login_is_an_ordinary_failure(roost: RoostProcess) -> None:
     assert (code, text[:5]) == (535, b"5.7.8")
 
 
+def test_failed_logins_are_throttled_per_ip(roost: RoostProcess) -> None:
+    """Fresh account names each time: only the per-IP limit (4 here) can stop them."""
+
+    def attempt(account: str) -> int:
+        credentials = base64.b64encode(f"\0{account}\0guess".encode()).decode()
+        with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+            client.starttls(context=tls_client())
+            client.ehlo("client.test")
+            return client.docmd("AUTH", f"PLAIN {credentials}")[0]
+
+    codes = [attempt(f"ghost{n}@example.test") for n in range(5)]
+    assert codes[-1] == 454
+    assert set(codes) <= {535, 454}
+
+
 def test_secrets_and_bodies_stay_out_of_the_log(roost: RoostProcess) -> None:
     text = roost.log.read_text()
     assert PASSWORD not in text

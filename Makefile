@@ -10,9 +10,11 @@ PYTHON := /usr/bin/python3
 STAMPS := .stamps
 
 # Debian packages the test suite drives as real peers: swaks (SMTP client), knot (a real DNS
-# server for SPF/DKIM/DMARC), Mail::DKIM (an independent DKIM verifier), opendkim-tools.
-TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl libcryptx-perl libnet-dns-perl \
-	opendkim-tools ca-certificates openssl
+# server for SPF/DKIM/DMARC), Mail::DKIM (an independent DKIM verifier), Postfix with Cyrus
+# SASL (the remote MTA and the smarthost).
+TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl \
+	libnet-dns-perl ca-certificates openssl postfix sasl2-bin libsasl2-modules \
+	libsasl2-modules-db
 
 .PHONY: help test demo deps venv lint unit clean bench-smtp-ingest
 
@@ -22,17 +24,9 @@ help:
 	@echo "make demo   run a local Roost on loopback and send a message through it"
 	@echo "make test   install what is needed and run every test"
 
-$(STAMPS)/debs: Makefile
+$(STAMPS)/debs: Makefile scripts/apt-install
 	@mkdir -p $(STAMPS)
-	@missing=$$(for p in $(TEST_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-		| grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages: $$missing"; \
-		[ "$$(id -u)" = 0 ] || { echo "run as root (or install: $$missing)"; exit 1; }; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing \
-			>/dev/null; \
-	fi
+	@scripts/apt-install $(TEST_DEBS)
 	@touch $@
 
 $(STAMPS)/venv: server/pyproject.toml

@@ -25,8 +25,24 @@ it writes (its whole process group is waited for). Nothing is looked up in DNS. 
 recipient's files by the ``Delivered-To:`` header virtual(8) prepends. The log (``maillog_file``,
 written by postlogd) is at :attr:`PostfixPeer.log_path`; :meth:`PostfixPeer.log` reads it.
 
-Running Postfix needs root (its master and the smtp-sink socket setup do); tests that use this
-module should skip otherwise.
+Running Postfix needs root (its master and the smtp-sink socket setup do).
+
+Things learnt the hard way (Postfix 3.7, Debian 12):
+
+- Postfix will not read main.cf, master.cf or a table written less than about a second ago: it
+  sleeps 300 ms at a time until the file is older. Every file written here is backdated, which
+  takes a start from 2.3 s to about 0.2 s.
+- As root, ``postfix -c DIR`` needs no ``alternate_config_directories`` entry (that is only for
+  the set-gid commands postdrop/postqueue, which these helpers never use), and no default
+  /etc/postfix/main.cf has to exist.
+- Debian's libsasl2 reads ``$config_directory/sasl/smtpd.conf`` whatever
+  ``cyrus_sasl_config_path`` says, so the private smtpd.conf and sasldb live there. Cyrus
+  stores users as ``user@realm`` with the realm = ``smtpd_sasl_local_domain`` (set to the host
+  name); clients log in with the bare name, and the log shows ``sasl_username=user@host``.
+- virtual(8) refuses ``$1`` substitutions from regexp maps, hence one Maildir for everything.
+- With ``maillog_file``, a fatal error before postlogd runs is logged nowhere, and Postfix prints
+  it only to a terminal: ``postfix start`` runs on a pseudo-terminal so the error reaches the
+  exception.
 """
 
 from __future__ import annotations
@@ -36,7 +52,9 @@ import datetime
 import grp
 import ipaddress
 import os
+import pty
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -377,17 +395,13 @@ class PostfixPeer:
         self._tmp = tempfile.TemporaryDirectory(prefix="roost-postfix-")
         try:
             self._configure(Path(self._tmp.name))
-            result = subprocess.run(
-                [postfix, "-c", str(self.config_dir), "start"],
-                capture_output=True,
-                text=True,
-                timeout=self._start_timeout,
-                env=self._env(),
+            code, output = _run_on_tty(
+                [postfix, "-c", str(self.config_dir), "start"], self._env(), self._start_timeout
             )
-            if result.returncode != 0:
+            if code != 0:
                 raise RuntimeError(
-                    f"postfix start failed ({result.returncode}):\n{result.stdout}"
-                    f"{result.stderr}\n--- maillog ---\n{self.log()}"
+                    f"postfix -c {self.config_dir} start failed ({code}):\n{output}"
+                    f"--- maillog ---\n{self.log()}"
                 )
             self.master_pid = self._read_master_pid()
             # `postfix start` returns once the master has bound every listening socket
@@ -419,6 +433,8 @@ class PostfixPeer:
             self._tmp = None
 
     def _terminate_group(self, pid: int, timeout: float) -> None:
+        if not self._is_our_master(pid):
+            return  # already gone (and the pid maybe reused): signal nothing
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -438,6 +454,13 @@ class PostfixPeer:
         deadline = time.monotonic() + 5
         while _group_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
+
+    def _is_our_master(self, pid: int) -> bool:
+        """Whether ``pid`` is this instance's master (it runs in our queue directory)."""
+        try:
+            return Path(os.readlink(f"/proc/{pid}/cwd")) == self.queue_dir.resolve()
+        except OSError:
+            return False
 
     def running(self) -> bool:
         """Whether the master process is alive."""
@@ -864,6 +887,48 @@ class PostfixPeer:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no SMTP banner on port {port}:\n{self.log(tail=40)}")
             time.sleep(0.05)
+
+
+def _run_on_tty(command: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Run ``command`` with stdout/stderr on a pseudo-terminal; returns (exit code, output).
+
+    Postfix commands print their fatal errors (``no local interface found for ...``) to stderr
+    only when it is a terminal; otherwise they only log them, and with ``maillog_file`` an error
+    before postlogd runs is logged nowhere.
+    """
+    master_fd, slave_fd = pty.openpty()
+    chunks: list[bytes] = []
+    try:
+        proc = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=slave_fd, stderr=slave_fd, env=env
+        )
+        os.close(slave_fd)
+        slave_fd = -1
+        deadline = time.monotonic() + timeout
+        while True:
+            ready, _, _ = select.select([master_fd], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(master_fd, 65536)
+                except OSError:  # EIO: every writer has closed the terminal
+                    chunk = b""
+                if chunk:
+                    chunks.append(chunk)
+                    continue
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                break
+            if proc.poll() is not None:
+                break  # the daemon it started may keep the terminal open: stop at its exit
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise TimeoutError(f"{' '.join(command)} took over {timeout}s")
+        code = proc.wait()
+    finally:
+        if slave_fd >= 0:
+            os.close(slave_fd)
+        os.close(master_fd)
+    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 def _backdate(path: Path) -> None:

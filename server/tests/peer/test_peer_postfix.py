@@ -300,6 +300,14 @@ def test_teardown_leaves_no_process_and_no_files() -> None:
     assert not root.exists()
 
 
+def test_failed_start_reports_postfix_error_and_cleans_up() -> None:
+    peer = PostfixPeer(main_cf={"default_process_limit": "lots"})
+    with pytest.raises(RuntimeError, match="bad numerical configuration"):
+        peer.start()
+    assert peer.master_pid is None
+    assert not peer.root.exists()
+
+
 def test_two_instances_run_side_by_side(mx: PostfixPeer) -> None:
     with PostfixPeer(["second.test"], hostname="mx.second.test") as other:
         assert other.smtp_port != mx.smtp_port

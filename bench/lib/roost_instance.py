@@ -7,6 +7,7 @@ drops to `nobody`); the server is a child process, stopped by its pid with SIGTE
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -35,6 +36,15 @@ class RoostInstance:
         return self.base + PORT_OFFSETS["smtp"]
 
     @property
+    def submission_port(self) -> int:
+        return self.base + PORT_OFFSETS["submission"]
+
+    @property
+    def queue_dir(self) -> Path:
+        """Where the outbound queue keeps one file per queued message."""
+        return self.directory / "state" / "queue" / "messages"
+
+    @property
     def pid(self) -> int:
         if self.process is None:
             raise RuntimeError("roost serve is not running")
@@ -46,6 +56,17 @@ class RoostInstance:
             "init", "--dev", str(self.directory), "--domain", domain,
             "--port-base", str(self.base), "--nameserver", nameserver, config=False,
         )  # fmt: skip
+
+    def append_config(self, text: str) -> None:
+        """Add TOML (tables such as [[outbound.routes]]) to the config; before start()."""
+        with self.config.open("a") as handle:
+            handle.write("\n" + text.strip() + "\n")
+
+    def queued(self) -> int:
+        """Messages in the outbound queue (files under state/queue/messages)."""
+        if not self.queue_dir.is_dir():
+            return 0
+        return sum(len(files) for _, _, files in os.walk(self.queue_dir))
 
     def add_user(self, address: str, password: str) -> None:
         self._run("user", "add", address, "--password-stdin", stdin=password + "\n")

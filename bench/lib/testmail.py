@@ -119,3 +119,17 @@ def build(sender: str, recipient: str, size: int, helo: str) -> SignedMessage:
 def as_lines_file(message: bytes) -> bytes:
     """The form `smtp-source -F` reads: LF line ends (it sends CRLF after each line)."""
     return message.replace(b"\r\n", b"\n")
+
+
+def plain(sender: str, recipient: str, size: int, message_id: str) -> bytes:
+    """An unsigned text message of about `size` bytes (CRLF), as a mail client submits it."""
+    headers = (
+        f"From: Bench Sender <{sender}>\r\n"
+        f"To: <{recipient}>\r\n"
+        "Subject: Roost relay benchmark\r\n"
+        f"Date: {formatdate(localtime=False)}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n"
+    ).encode()
+    return headers + b"\r\n" + _body(max(size - len(headers) - 2, 0), seed=size)

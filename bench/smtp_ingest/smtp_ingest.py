@@ -300,9 +300,7 @@ def main() -> int:
         message = testmail.build(SENDER, RECIPIENT, args.size, HELO)
         message_file = work / "message.txt"
         message_file.write_bytes(testmail.as_lines_file(message.data))
-        knot = cleanup.enter_context(
-            KnotServer({SENDER.partition("@")[2]: message.zone}, ttl=300)
-        )
+        knot = cleanup.enter_context(KnotServer({SENDER.partition("@")[2]: message.zone}, ttl=300))
         bench = Bench(args, work, message_file)
 
         bench.roost.init(HOSTED_DOMAIN, knot.nameserver)

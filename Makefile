@@ -16,7 +16,7 @@ TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl
 	libnet-dns-perl ca-certificates openssl postfix sasl2-bin libsasl2-modules \
 	libsasl2-modules-db
 
-.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest
+.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest bench-relay
 
 include lab/lab.mk
 
@@ -63,6 +63,9 @@ demo: deps venv
 # Benchmarks compare Roost with a real Postfix in the same run; they are not part of `make test`.
 bench-smtp-ingest: venv
 	bench/smtp_ingest/run $(BENCH_ARGS)
+
+bench-relay: venv
+	bench/relay/run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(STAMPS)

@@ -1,12 +1,12 @@
 # The lab ("internet in a box", lab/README.md). Included by the top Makefile.
 # Everything here runs as root on Debian 12 and installs what it needs.
 LAB_DEBS := debootstrap systemd-container iproute2 nftables knot knot-dnsutils pebble \
-	dpkg-dev openssh-client curl ca-certificates python3-venv
+	dpkg-dev openssh-client curl ca-certificates python3-venv shellcheck
 LAB_STAMPS ?= .stamps
 LAB_VENV ?= .venv
 LAB_PYTHON ?= /usr/bin/python3
 
-.PHONY: lab-deps lab-venv lab-up lab-down lab-test lab-block25 lab-unblock25 lab-status
+.PHONY: lab-deps lab-venv lab-up lab-down lab-test lab-lint lab-block25 lab-unblock25 lab-status
 
 # Host packages. policy-rc.d keeps the packages' own daemons (knot) from
 # starting on the host: the lab runs its own, inside its namespaces.
@@ -55,3 +55,9 @@ lab-unblock25:
 # that nothing is left behind.
 lab-test: lab-deps lab-venv
 	@$(LAB_VENV)/bin/python -m pytest -q -p no:cacheprovider lab/tests
+
+# Lint of the lab's own code (Python: lab/ruff.toml; shell: shellcheck).
+lab-lint: lab-deps lab-venv
+	$(LAB_VENV)/bin/ruff check lab
+	$(LAB_VENV)/bin/ruff format --check lab
+	shellcheck -x lab/run lab/bin/* lab/lib/*.sh lab/lib/cgroup-exec

@@ -27,7 +27,7 @@ JSON
   # NOSLEEP: validate at once; NONCEREJECT=0: no random bad-nonce errors.
   start_bg acme acme env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
     pebble -config "$dir/pebble-config.json" -dnsserver "${LAB_ADDR[dns]}:53"
-  wait_for 30 "Pebble's directory" \
+  wait_service acme 30 "Pebble's directory" \
     in_ns ctl curl -sf --cacert "$LAB_STATE/ca/ca.crt" https://acme.lab.test/dir
   in_ns ctl curl -sf --cacert "$LAB_STATE/ca/ca.crt" -o "$dir/pebble-root.pem" \
     https://acme.lab.test:15000/roots/0

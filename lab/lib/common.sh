@@ -9,10 +9,10 @@
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_DIR="$(cd "$LAB_DIR/.." && pwd)"
 
-# Short id derived from the checkout path: network namespace names stay short
-# and two checkouts on one machine get different labs.
-ROOST_LAB_ID="${ROOST_LAB_ID:-rl$(printf '%s' "$REPO_DIR" | sha1sum | cut -c1-6)}"
-LAB_STATE="${ROOST_LAB_STATE:-$LAB_DIR/.state}"
+LAB_STATE="$(realpath -m "${ROOST_LAB_STATE:-$LAB_DIR/.state}")"
+# Short id derived from the state dir (by default inside the checkout): names
+# stay short, and two checkouts, or two state dirs, get two separate labs.
+ROOST_LAB_ID="${ROOST_LAB_ID:-rl$(printf '%s' "$LAB_STATE" | sha1sum | cut -c1-6)}"
 LAB_CACHE="${ROOST_LAB_CACHE:-$HOME/.cache/roost-lab}"
 LAB_VENV="${ROOST_LAB_VENV:-$REPO_DIR/.venv}"
 LAB_MIRROR_URL_DEBIAN="${ROOST_LAB_DEBIAN_MIRROR:-}"
@@ -155,6 +155,27 @@ wait_for() {
   until "$@" >/dev/null 2>&1; do
     if ((SECONDS >= deadline)); then
       printf '\033[31mERROR: timed out after %ss waiting for %s\033[0m\n' "$seconds" "$what" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Like wait_for, for the process started as NAME: if it dies meanwhile, say
+# so at once and show the end of its log instead of waiting out the timeout.
+wait_service() {
+  local name="$1" seconds="$2" what="$3"; shift 3
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$LAB_PIDS/$name.pid"; then
+      printf '\033[31mERROR: %s exited while starting; its log %s ends with:\033[0m\n' \
+        "$name" "$LAB_LOGS/$name.log" >&2
+      tail -n 15 "$LAB_LOGS/$name.log" >&2 || true
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      printf '\033[31mERROR: timed out after %ss waiting for %s; log: %s\033[0m\n' \
+        "$seconds" "$what" "$LAB_LOGS/$name.log" >&2
       return 1
     fi
     sleep 0.2

@@ -20,6 +20,8 @@ container_seed() {
   local part="$1" fqdn="$2" root
   root="$(container_root "$part")"
   printf '%s\n' "$fqdn" >"$root/etc/hostname"
+  # Each VPS gets its own identity, as a provider's fresh machine would.
+  python3 -c 'import uuid; print(uuid.uuid4().hex)' >"$root/etc/machine-id"
   printf 'nameserver %s\n' "${LAB_ADDR[dns]}" >"$root/etc/resolv.conf"
   printf '127.0.0.1 localhost\n%s %s %s\n' "${LAB_ADDR[$part]}" "$fqdn" "${fqdn%%.*}" >"$root/etc/hosts"
   mkdir -p "$root/usr/local/share/ca-certificates"
@@ -33,8 +35,9 @@ container_seed() {
 container_boot() {
   local part="$1" root
   root="$(container_root "$part")"
-  mkdir -p "$LAB_LOGS" "$LAB_PIDS"
-  setsid systemd-nspawn -D "$root" --boot --register=no --keep-unit \
+  mkdir -p "$LAB_LOGS" "$LAB_PIDS" "$LAB_STATE/cgroups"
+  setsid "$LAB_DIR/lib/cgroup-exec" "$LAB_STATE/cgroups/$part.list" "roost-lab-$ROOST_LAB_ID-$part" \
+    systemd-nspawn -D "$root" --boot --register=no --keep-unit \
     --network-namespace-path="/run/netns/$(ns_name "$part")" \
     --hostname="$(cat "$root/etc/hostname")" --resolv-conf=off --timezone=off \
     --link-journal=no --console=read-only \
@@ -65,10 +68,24 @@ container_exec() {
   nsenter --target "$init" --mount --uts --ipc --net --pid --cgroup --root --wd -- "$@"
 }
 
-container_is_up() {
-  local state
-  state="$(container_exec "$1" systemctl is-system-running 2>/dev/null || true)"
-  [[ "$state" == running || "$state" == degraded ]]
+# Waits until the container's systemd says "running". "degraded" fails at
+# once, naming the failed units and their last log lines.
+container_wait_booted() {
+  local part="$1" seconds="$2" state deadline=$((SECONDS + $2))
+  while ((SECONDS < deadline)); do
+    state="$(container_exec "$part" systemctl is-system-running 2>/dev/null || true)"
+    case "$state" in
+      running) return 0 ;;
+      degraded)
+        echo "ERROR: $part booted degraded; failed units:" >&2
+        container_exec "$part" systemctl --failed --no-legend --plain >&2 || true
+        container_exec "$part" journalctl -b --no-pager -n 30 -p warning >&2 || true
+        return 1 ;;
+    esac
+    sleep 0.3
+  done
+  echo "ERROR: $part did not finish booting within ${seconds}s (state: ${state:-unknown})" >&2
+  return 1
 }
 
 container_stop() {
@@ -84,6 +101,16 @@ containers_stop_all() {
   for part in "${LAB_CONTAINERS[@]}"; do
     reap_pid "container-$part" 20
   done
+}
+
+# Removes the container's cgroups (deepest first), once nothing runs in them.
+container_remove_cgroups() {
+  local list="$LAB_STATE/cgroups/$1.list" dir
+  [[ -f "$list" ]] || return 0
+  while read -r dir; do
+    [[ -d "$dir" ]] && find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done <"$list"
+  rm -f "$list"
 }
 
 container_unmount() {

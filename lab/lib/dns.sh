@@ -88,6 +88,9 @@ dns_write_zones() {
     printf 'mx A %s\n@ MX 10 mx.peer.test.\n' "${LAB_ADDR[peer]}"
     printf '@ TXT "v=spf1 ip4:%s -all"\n' "${LAB_ADDR[peer]}"
     printf '_dmarc TXT "v=DMARC1; p=reject"\n'
+    printf 'mta-sts A %s\n' "${LAB_ADDR[peer]}"
+    printf '_mta-sts TXT "v=STSv1; id=%s"\n' "$(date -u +%Y%m%d%H%M%S)"
+    printf '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"\n'
     printf 'lab._domainkey TXT %s\n' "$(cat "$LAB_STATE/peer/dkim.txt")"
   } >"$dir/zones/$LAB_PEER_DOMAIN.zone"
   { dns_soa
@@ -102,12 +105,19 @@ dns_write_zones() {
   } >"$dir/zones/113.0.203.in-addr.arpa.zone"
 }
 
+# Ready once every zone is loaded (an SOA answer for each, not SERVFAIL).
+dns_ready() {
+  local zone
+  while read -r zone; do
+    [[ -n "$(in_ns ctl kdig +time=1 +retry=0 @"${LAB_ADDR[dns]}" SOA "$zone" +short)" ]] || return 1
+  done < <(dns_zone_names)
+}
+
 dns_start() {
   dns_write_config
   dns_write_zones
   start_bg dns dns knotd -c "$(dns_dir)/knot.conf"
-  wait_for 20 "Knot to answer for example.test" \
-    in_ns ctl kdig +time=1 +retry=0 @"${LAB_ADDR[dns]}" SOA example.test +short
+  wait_service dns 20 "Knot to load the lab zones" dns_ready
 }
 
 dns_stop() { stop_pid dns; }

@@ -25,7 +25,7 @@ dnspod_start() {
 }
 JSON
   start_bg dnspod dnspod env PYTHONPATH="$LAB_DIR" "$LAB_VENV/bin/python" -m roostlab.dnspod.server "$dir/config.json"
-  wait_for 20 "the DNSPod stand-in" \
+  wait_service dnspod 20 "the DNSPod stand-in" \
     in_ns ctl curl -sf --cacert "$LAB_STATE/ca/ca.crt" https://dnspod.lab.test/
 }
 

@@ -6,6 +6,21 @@ peer_keys() {
   mkdir -p "$LAB_STATE/peer"
   lab_py -m roostlab.dkimkey "$LAB_STATE/peer/dkim.private" "$LAB_STATE/peer/dkim.txt"
   lab_ca_issue peer mx.peer.test "${LAB_ADDR[peer]}"
+  lab_ca_issue peer-mta-sts mta-sts.peer.test
+}
+
+# peer.test enforces MTA-STS (RFC 8461) and asks for TLS reports (RFC 8460),
+# so a sender's MTA-STS handling meets a real policy. The policy host is a
+# small HTTPS server in the peer's namespace, beside its Postfix.
+peer_mta_sts_start() {
+  local dir="$LAB_STATE/peer/mta-sts"
+  mkdir -p "$dir/.well-known"
+  printf 'version: STSv1\r\nmode: enforce\r\nmx: mx.peer.test\r\nmax_age: 86400\r\n' \
+    >"$dir/.well-known/mta-sts.txt"
+  start_bg peer-mta-sts peer env PYTHONPATH="$LAB_DIR" "$LAB_VENV/bin/python" -m roostlab.https_static "${LAB_ADDR[peer]}" 443 \
+    "$LAB_STATE/ca/peer-mta-sts.crt" "$LAB_STATE/ca/peer-mta-sts.key" "$dir"
+  wait_service peer-mta-sts 20 "the peer's MTA-STS policy host" in_ns ctl curl -sf \
+    --cacert "$LAB_STATE/ca/ca.crt" https://mta-sts.peer.test/.well-known/mta-sts.txt
 }
 
 # Substitutes the lab's addresses into a config template.

@@ -27,7 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Outside the lab: bring it up (once) and run again inside its namespace."""
     if os.environ.get("ROOST_LAB_NS") or config.option.collectonly:
         return
-    subprocess.run([str(LAB_DIR / "bin" / "lab-up")], check=True)
+    if subprocess.run([str(LAB_DIR / "bin" / "lab-up")], check=False).returncode != 0:
+        pytest.exit("lab-up failed (see above); no lab tests ran", returncode=1)
     os.execv(str(LAB_DIR / "run"), [str(LAB_DIR / "run"), sys.executable, *sys.orig_argv[1:]])
 
 

@@ -137,6 +137,10 @@ def test_create_modify_delete_reach_the_dns(lab: Lab, client: dnspod_client.Dnsp
     )
     assert client.ModifyRecord(mod).RecordId == record_id
     assert resolve(lab, f"{sub}.{DOMAIN}") == ["198.51.100.11"]
+    describe = models.DescribeRecordRequest()
+    describe.Domain, describe.RecordId = DOMAIN, record_id
+    info = client.DescribeRecord(describe).RecordInfo
+    assert (info.SubDomain, info.RecordType, info.Value) == (sub, "A", "198.51.100.11")
     [listed] = list_records(client, SubDomain=sub).RecordList
     # As the real API: a ModifyRecord without TTL resets it to the default 600.
     assert (listed.RecordId, listed.Value, listed.TTL, listed.DefaultNS) == (
@@ -261,3 +265,31 @@ def test_calls_are_logged(lab: Lab, client: dnspod_client.DnspodClient) -> None:
     client.DescribeDomain(req)
     last = json.loads(Path(lab.facts["dnspod"]["requests_log"]).read_text().splitlines()[-1])
     assert (last["action"], last["params"], last["error"]) == ("DescribeDomain", {"Domain": DOMAIN}, None)
+
+
+def test_sdk_get_requests_are_verified_too(lab: Lab, creds: dict[str, str]) -> None:
+    """The SDK can send GET with the parameters in the signed query string."""
+    http = HttpProfile(endpoint=creds["Endpoint"], certification=lab.ca, reqMethod="GET")
+    getter = dnspod_client.DnspodClient(
+        credential.Credential(creds["SecretId"], creds["SecretKey"]), "", ClientProfile(httpProfile=http)
+    )
+    assert list_records(getter, RecordType="NS", Limit=1).RecordCountInfo.ListCount == 1
+    forged = dnspod_client.DnspodClient(
+        credential.Credential(creds["SecretId"], "wrong"), "", ClientProfile(httpProfile=http)
+    )
+    with pytest.raises(TencentCloudSDKException) as err:
+        list_records(forged, RecordType="NS")
+    assert err.value.code == "AuthFailure.SignatureFailure"
+
+
+def test_sorting_and_keyword(client: dnspod_client.DnspodClient, sub: str) -> None:
+    # Two names: DNS keeps one TTL per RRset (RFC 2181 5.2), so TTLs differ per name.
+    ids = [
+        client.CreateRecord(a(name, value, TTL=ttl)).RecordId
+        for name, value, ttl in ((f"{sub}a", "198.51.100.7", 300), (f"{sub}b", "198.51.100.8", 900))
+    ]
+    by_ttl = list_records(client, Keyword=sub, SortField="ttl", SortType="DESC").RecordList
+    assert [(r.Name, r.TTL) for r in by_ttl] == [(f"{sub}b", 900), (f"{sub}a", 300)]
+    assert [r.Name for r in list_records(client, Keyword=f"{sub}a").RecordList] == [f"{sub}a"]
+    for record_id in ids:
+        delete(client, record_id)

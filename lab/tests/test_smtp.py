@@ -7,10 +7,12 @@ import email.policy
 import smtplib
 import ssl
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import dkim
+import dns.message
 import dns.query
 import dns.rcode
 import dns.tsigkeyring
@@ -141,3 +143,26 @@ def test_peer_sends_to_our_domains_dkim_signed(lab: Lab) -> None:
     raw = sink.received[0]
     assert b"d=peer.test" in raw and b"s=lab" in raw
     assert dkim.verify(raw), "the peer's DKIM signature does not verify against the lab DNS"
+
+
+def test_lab_exec_reaches_the_containers(lab: Lab) -> None:
+    assert lab.tool("lab-exec", "peer", "postconf", "-h", "myhostname").stdout.strip() == "mx.peer.test"
+    active = lab.tool("lab-exec", "relay", "systemctl", "is-active", "postfix", "dovecot").stdout.split()
+    assert active == ["active", "active"]
+
+
+def test_peer_publishes_an_enforced_mta_sts_policy(lab: Lab) -> None:
+    context = ssl.create_default_context(cafile=lab.ca)
+    with urllib.request.urlopen(lab.facts["peer"]["mta_sts_policy"], context=context, timeout=10) as resp:
+        policy = resp.read().decode()
+    assert {"version: STSv1", "mode: enforce", "mx: mx.peer.test"} <= set(policy.splitlines())
+    records = {
+        name: b"".join(
+            dns.query.udp(dns.message.make_query(name, "TXT"), lab.addr("dns"), timeout=3)
+            .answer[0][0]
+            .strings
+        )
+        for name in ("_mta-sts.peer.test", "_smtp._tls.peer.test")
+    }
+    assert records["_mta-sts.peer.test"].startswith(b"v=STSv1; id=")
+    assert records["_smtp._tls.peer.test"] == b"v=TLSRPTv1; rua=mailto:tls-reports@peer.test"

@@ -8,10 +8,19 @@ from pathlib import Path
 from conftest import LAB_DIR, Lab
 
 
+def running(pid: int, starttime: str) -> bool:
+    """Still our process: same start time, and not a zombie awaiting its reaper."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z" and fields[19] == starttime
+
+
 def test_lab_down_leaves_nothing_behind(lab: Lab) -> None:
     lab_id = lab.facts["id"]
-    pids = [int(p.read_text().split()[0]) for p in (lab.state / "pids").glob("*.pid")]
-    assert len(pids) >= 7, "expected dns, dnspod, acme, mirror and three containers to be tracked"
+    tracked = [p.read_text().split() for p in (lab.state / "pids").glob("*.pid")]
+    assert len(tracked) >= 7, "expected dns, dnspod, acme, mirror and three containers to be tracked"
 
     subprocess.run([str(LAB_DIR / "bin" / "lab-down")], check=True)
 
@@ -21,7 +30,8 @@ def test_lab_down_leaves_nothing_behind(lab: Lab) -> None:
     # unmounts show here too, so our own table tells whether any is left.
     mounts = Path("/proc/self/mountinfo").read_text()
     assert str(lab.state) not in mounts and f"overlay-{lab_id}-" not in mounts
-    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    alive = [pid for pid, start in tracked if running(int(pid), start)]
     assert not alive, f"processes still running: {alive}"
     assert not lab.state.exists()
     assert not list(Path("/etc/netns").glob(f"{lab_id}-*"))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/**/roost-lab-{lab_id}-*"))

@@ -47,6 +47,16 @@ def test_valid_config_parses_into_typed_values() -> None:
     assert config.dkim_dir == Path("/var/lib/roost/dkim")
 
 
+def test_check_workers_default_to_the_cpus_and_may_be_set() -> None:
+    assert parse(VALID, Path("roost.toml")).checks.workers is None  # serve: one per CPU
+    for workers in (0, 3):
+        config = parse(VALID + f"\n[checks]\nworkers = {workers}\n", Path("roost.toml"))
+        assert config.checks.workers == workers
+    for bad, message in (("-1", "must be 0 to 256"), ("1.5", "must be int"), ("257", "256")):
+        with pytest.raises(ConfigError, match=f"roost.toml:23: checks.workers: .*{message}"):
+            parse(VALID + f"\n[checks]\nworkers = {bad}\n", Path("roost.toml"))
+
+
 @pytest.mark.parametrize(
     ("change", "line", "message"),
     [
@@ -153,7 +163,7 @@ def test_outbound_shape_from_the_issue() -> None:
         (('username = "roost"\n', ""), "username and password_file go together"),
         (("[outbound.smarthost]", "[outbound.smarthostt]"), "outbound.smarthostt: unknown key"),
         (("retry_schedule = [30, 120]", "retry_schedule = []"), "non-empty list"),
-        (("tls = \"implicit\"", 'tls = "ssl"'), 'is not one of: implicit, starttls, none'),
+        (('tls = "implicit"', 'tls = "ssl"'), "is not one of: implicit, starttls, none"),
     ],
 )
 def test_outbound_errors(change: tuple[str, str], message: str) -> None:

@@ -37,6 +37,7 @@ class Account:
                 frozenset({"Type", "Offset", "Limit", "GroupId", "Keyword", "Tags"}),
             ),
             "DescribeRecordList": (self.describe_record_list, _LIST_PARAMS),
+            "DescribeRecord": (self.describe_record, frozenset({"Domain", "DomainId", "RecordId"})),
             "CreateRecord": (self.create_record, _CREATE_PARAMS),
             "ModifyRecord": (self.modify_record, _CREATE_PARAMS | {"RecordId"}),
             "DeleteRecord": (self.delete_record, frozenset({"Domain", "DomainId", "RecordId"})),
@@ -120,6 +121,7 @@ class Account:
             and (not rtype or r[1].type == str(rtype).upper())
             and (not keyword or str(keyword) in r[1].name or str(keyword) in r[1].value)
         ]
+        selected = _sorted(selected, params)
         offset = _int(params, "Offset") or 0
         limit = _int(params, "Limit") or 100
         if limit < 0 or limit > MAX_LIMIT:
@@ -137,6 +139,28 @@ class Account:
                 "TotalCount": len(selected),
             },
             "RecordList": [_record_item(rid, rec, default) for rid, rec, default in page],
+        }
+
+    def describe_record(self, params: Params) -> dict[str, Any]:
+        domain = self._domain(params)
+        rid, rec, _ = self._find(domain, params)
+        return {
+            "RecordInfo": {
+                "Id": rid,
+                "SubDomain": rec.name,
+                "RecordType": rec.type,
+                "RecordLine": DEFAULT_LINE,
+                "RecordLineId": "0",
+                "Value": rec.value,
+                "Weight": None,
+                "MX": rec.mx,
+                "TTL": rec.ttl,
+                "Enabled": 1,
+                "MonitorStatus": "",
+                "Remark": "",
+                "UpdatedOn": _now_text(),
+                "DomainId": domain.domain_id,
+            }
         }
 
     def create_record(self, params: Params) -> dict[str, Any]:
@@ -236,7 +260,7 @@ def _record_from(params: Params) -> Record:
     if rtype not in SUPPORTED_TYPES:
         raise ApiError("InvalidParameter.RecordTypeInvalid", "The record type is invalid.")
     mx = _int(params, "MX")
-    if rtype == "MX" and not 1 <= mx <= 65535:
+    if rtype == "MX" and (params.get("MX") is None or not 0 <= mx <= 65535):
         raise ApiError("InvalidParameter.MxInvalid", "The MX priority is invalid.")
     if rtype != "MX":
         mx = 0
@@ -247,6 +271,29 @@ def _record_from(params: Params) -> Record:
     if ttl < 1 or ttl > 604800:
         raise ApiError("InvalidParameter.ParamInvalid", "The TTL is invalid.")
     return Record(sub, rtype, normalize_value(rtype, str(params["Value"])), mx, ttl)
+
+
+_SORT_KEYS = {
+    "name": lambda r: r[1].name,
+    "line": lambda r: DEFAULT_LINE,
+    "type": lambda r: r[1].type,
+    "value": lambda r: r[1].value,
+    "weight": lambda r: 0,
+    "mx": lambda r: r[1].mx,
+    "ttl": lambda r: r[1].ttl,
+    "updated_on": lambda r: r[0],
+}
+
+
+def _sorted(records: list[tuple[int, Record, bool]], params: Params) -> list[tuple[int, Record, bool]]:
+    """SortField/SortType as documented; without them, by record id (oldest first)."""
+    field = str(params.get("SortField") or "").lower()
+    if not field:
+        return records
+    if field not in _SORT_KEYS:
+        raise ApiError("InvalidParameter.ParamInvalid", f"SortField {field!r} is not supported.")
+    descending = str(params.get("SortType") or "ASC").upper() == "DESC"
+    return sorted(records, key=_SORT_KEYS[field], reverse=descending)
 
 
 def _check_conflict(existing: Record, new: Record) -> None:

@@ -15,6 +15,7 @@ import ssl
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,7 +76,7 @@ class Service:
         self.log_file = config.state / "requests.jsonl"
         self._log_lock = threading.Lock()
 
-    def handle(self, headers: dict[str, str], path: str, body: bytes) -> dict[str, Any]:
+    def handle(self, method: str, headers: dict[str, str], path: str, body: bytes) -> dict[str, Any]:
         request_id = str(uuid.uuid4())
         lowered = {k.lower(): v for k, v in headers.items()}
         action = lowered.get("x-tc-action", "")
@@ -83,7 +84,7 @@ class Service:
         try:
             uri, _, query = path.partition("?")
             verify(
-                method="POST",
+                method=method,
                 uri=uri,
                 query=query,
                 headers=headers,
@@ -92,19 +93,12 @@ class Service:
                 service=SERVICE,
                 now=int(time.time()),
             )
-            if not lowered.get("content-type", "").startswith("application/json"):
-                raise ApiError("InvalidParameter", "Content-Type must be application/json.")
             if lowered.get("x-tc-version") != VERSION:
                 raise ApiError("NoSuchVersion", "The API version does not exist.")
             throttled = throttle.take(self.throttle_file)
             if throttled:
                 raise ApiError(*throttled)
-            try:
-                params = json.loads(body or b"{}")
-            except json.JSONDecodeError as exc:
-                raise ApiError("InvalidParameter", "The request body is not valid JSON.") from exc
-            if not isinstance(params, dict):
-                raise ApiError("InvalidParameter", "The request body must be a JSON object.")
+            params = _params(method, lowered.get("content-type", ""), query, body)
             result = self.account.call(action, params)
             self._log(action, params, None)
             return {"Response": {**result, "RequestId": request_id}}
@@ -123,24 +117,40 @@ class Service:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
+def _params(method: str, content_type: str, query: str, body: bytes) -> dict[str, Any]:
+    """GET carries the parameters in the (signed) query string, POST as a JSON body."""
+    if method == "GET":
+        return dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    if not content_type.startswith("application/json"):
+        raise ApiError("InvalidParameter", "Content-Type must be application/json for POST.")
+    try:
+        params = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError("InvalidParameter", "The request body is not valid JSON.") from exc
+    if not isinstance(params, dict):
+        raise ApiError("InvalidParameter", "The request body must be a JSON object.")
+    return params
+
+
 def make_handler(service: Service) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            answer = service.handle(dict(self.headers.items()), self.path, body)
-            data = json.dumps(answer, ensure_ascii=False).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._answer(
+                service.handle("POST", dict(self.headers.items()), self.path, self.rfile.read(length))
+            )
 
         def do_GET(self) -> None:
-            """A health check for lab-up; the API itself is POST only."""
-            data = b'{"service": "dnspod-standin", "version": "2021-03-23"}'
+            """Signed GETs are API calls; an unsigned one is lab-up's health check."""
+            if self.headers.get("Authorization"):
+                self._answer(service.handle("GET", dict(self.headers.items()), self.path, b""))
+                return
+            self._answer({"service": "dnspod-standin", "version": VERSION})
+
+        def _answer(self, answer: dict[str, Any]) -> None:
+            data = json.dumps(answer, ensure_ascii=False).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -162,7 +172,8 @@ def main(argv: list[str]) -> int:
     httpd = ThreadingHTTPServer((config.listen, config.port), make_handler(service))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(config.cert, config.key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    # The handshake happens in each request's thread, so a silent client cannot stall accept().
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
     print(f"dnspod stand-in listening on https://{config.listen}:{config.port}/", file=sys.stderr, flush=True)
     httpd.serve_forever()
     return 0

@@ -83,6 +83,19 @@ class DNSConfig:
 
 
 @dataclass(frozen=True)
+class ChecksConfig:
+    """How the MX runs SPF, DKIM and DMARC on incoming mail.
+
+    ``workers``: processes that run the checks, beside the server process, so they do not
+    share its one interpreter lock with the SMTP sessions. ``None`` (key absent, the default)
+    means one per CPU the server may use; ``0`` runs them in a thread of the server process
+    instead (no extra processes: for a machine with one CPU or very little memory).
+    """
+
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
 class QueueConfig:
     """Retry timing in seconds. The default schedule ends after 5 days, as RFC 5321 §4.5.4.1
     suggests (give up after 4-5 days), and retries sooner at first, when most problems clear."""
@@ -133,6 +146,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     dmarc: DMARCPolicy = field(default_factory=DMARCPolicy)
     dns: DNSConfig = field(default_factory=DNSConfig)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     run_as_user: str = "roost"
@@ -252,7 +266,7 @@ class _Reader:
             data,
             "",
             {"hostname", "state_dir", "user", "group", "log_level"}
-            | {"tls", "listeners", "limits", "dmarc", "dns", "queue", "outbound"},
+            | {"tls", "listeners", "limits", "dmarc", "dns", "checks", "queue", "outbound"},
         )
         hostname = self.value(top, "hostname", str, check=_check_hostname)
         state_dir = Path(self.value(top, "state_dir", str, check=_check_absolute))
@@ -265,6 +279,7 @@ class _Reader:
             limits=self.limits(top),
             dmarc=self.dmarc(top),
             dns=self.dns(top),
+            checks=self.checks(top),
             queue=self.queue(top),
             outbound=self.outbound(top),
             run_as_user=self.value(top, "user", str, "roost"),
@@ -336,6 +351,11 @@ class _Reader:
             servers = tuple(servers)
         timeout = self.value(table, "dns.timeout", float, 5.0, _check_positive)
         return DNSConfig(nameservers=servers, timeout=timeout)
+
+    def checks(self, top: Mapping[str, Any]) -> ChecksConfig:
+        table = self.table(top, "checks", {"workers"})
+        workers = self.value(table, "checks.workers", int, None, _check_workers)
+        return ChecksConfig(workers=workers)
 
     def queue(self, top: Mapping[str, Any]) -> QueueConfig:
         defaults = QueueConfig()
@@ -451,6 +471,10 @@ def _check_hostname(value: str) -> str | None:
 
 def _check_absolute(value: str) -> str | None:
     return None if Path(value).is_absolute() else f'"{value}" must be an absolute path'
+
+
+def _check_workers(value: int) -> str | None:
+    return None if 0 <= value <= 256 else f"must be 0 to 256, not {value}"
 
 
 def _check_positive(value: float) -> str | None:

@@ -16,6 +16,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from roost.checks.pool import CheckPool, InboundChecks, InThreadChecks, default_workers
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
 from roost.delivery.client import tls_contexts
@@ -89,6 +90,17 @@ def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
     return verify
 
 
+def inbound_checks(config: Config, resolver: DNSResolver) -> InboundChecks:
+    """The MX's SPF/DKIM/DMARC runner: worker processes unless `[checks] workers = 0`."""
+    workers = config.checks.workers
+    if workers is None:
+        workers = default_workers()
+    if workers == 0:
+        return InThreadChecks(resolver)
+    log.info("running inbound checks in %d worker processes", workers)
+    return CheckPool(workers, config.dns.nameservers, config.dns.timeout)
+
+
 async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -> None:
     store = SQLiteStore(config.state_dir)
     spool = Spool(config.state_dir)
@@ -126,7 +138,9 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
     throttle = AuthThrottle(
         limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
     )
-    mx = MXHandler(context)
+    checks = inbound_checks(config, resolver)
+    await checks.start()
+    mx = MXHandler(context, checks)
     submission = SubmissionHandler(context, password_verifier(store), throttle)
 
     def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
@@ -170,6 +184,7 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
     queue_task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await queue_task
+    await checks.close()
     for database in (spool, store, policy_cache, tls_reports):
         database.close()
     remove_pidfile(config)

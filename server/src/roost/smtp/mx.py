@@ -7,14 +7,14 @@ then the message is written durably before the 250.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiosmtpd.smtp import SMTP, Session
 
 from roost.addresses import domain_of
 from roost.authresults import strip_forged
-from roost.checks.inbound import evaluate
+from roost.checks.pool import CheckCrashedError, CheckError, InboundChecks
+from roost.smtp.context import SMTPContext
 from roost.smtp.handler import BaseHandler, client_ip, reply_boundary
 from roost.smtp.headers import count_received, new_queue_id, normalize_line_endings, received
 from roost.smtp.protocol import RoostEnvelope, RoostSMTP
@@ -26,6 +26,10 @@ MAX_HOPS = 100  # RFC 5321 §6.3: a loop shows as a long Received chain
 
 
 class MXHandler(BaseHandler):
+    def __init__(self, context: SMTPContext, checks: InboundChecks) -> None:
+        super().__init__(context)
+        self.checks = checks
+
     @reply_boundary
     async def handle_MAIL(
         self,
@@ -63,17 +67,23 @@ class MXHandler(BaseHandler):
         message = strip_forged(message, context.hostname)
         sender = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
         ip = client_ip(session)
-        verdict = await asyncio.to_thread(
-            evaluate,
-            message,
-            client_ip=ip,
-            helo=session.host_name or "",
-            mail_from=sender or "",
-            authserv_id=context.hostname,
-            resolver=context.resolver,
-            reject_action=context.dmarc.reject_action,
-            quarantine_action=context.dmarc.quarantine_action,
-        )
+        try:
+            verdict = await self.checks.evaluate(
+                message,
+                client_ip=ip,
+                helo=session.host_name or "",
+                mail_from=sender or "",
+                authserv_id=context.hostname,
+                reject_action=context.dmarc.reject_action,
+                quarantine_action=context.dmarc.quarantine_action,
+            )
+        except CheckError as err:
+            # Never accept a message whose checks did not run: the sender retries later.
+            if isinstance(err, CheckCrashedError):
+                log.error("checks failed for a message from %s: %s", ip, err)
+            raise SMTPError(
+                451, "4.3.0", "Temporary local problem, please try again later", f"from {ip}: {err}"
+            ) from None
         queue_id = new_queue_id()
         if verdict.action == "reject":
             raise SMTPError(

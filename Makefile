@@ -48,14 +48,15 @@ $(STAMPS)/npm: server/tests/checks/js/package-lock.json
 deps: $(STAMPS)/debs $(STAMPS)/npm
 venv: $(STAMPS)/venv
 
-lint: venv
+lint: venv lab-lint
 	$(VENV)/bin/ruff check server bench
 	$(VENV)/bin/ruff format --check server bench
 
 unit: deps venv
 	cd server && ../$(VENV)/bin/pytest -q
 
-test: lint unit
+# The lab's tests run in their own pytest run: they bring the lab up, and take it down.
+test: lint unit lab-test
 
 demo: deps venv
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./scripts/demo-local

@@ -8,21 +8,11 @@ LAB_PYTHON ?= /usr/bin/python3
 
 .PHONY: lab-deps lab-venv lab-up lab-down lab-test lab-lint lab-block25 lab-unblock25 lab-status
 
-# Host packages. policy-rc.d keeps the packages' own daemons (knot) from
-# starting on the host: the lab runs its own, inside its namespaces.
-$(LAB_STAMPS)/lab-debs: lab/lab.mk
+# Host packages (scripts/apt-install keeps their own daemons, knot's, from starting on the
+# host: the lab runs its own, inside its namespaces).
+$(LAB_STAMPS)/lab-debs: lab/lab.mk scripts/apt-install
 	@mkdir -p $(LAB_STAMPS)
-	@missing=$$(for p in $(LAB_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
-		| grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "lab: installing Debian packages: $$missing"; \
-		[ "$$(id -u)" = 0 ] || { echo "lab: run as root (the lab needs namespaces and mounts)"; exit 1; }; \
-		created=0; if [ ! -e /usr/sbin/policy-rc.d ]; then \
-			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created=1; fi; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-		rc=$$?; [ $$created = 1 ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
-	fi
+	@scripts/apt-install $(LAB_DEBS)
 	@touch $@
 
 # pyvenv.cfg: a venv made anew (by anyone) gets the lab requirements again.

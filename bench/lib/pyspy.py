@@ -12,9 +12,12 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
@@ -116,3 +119,40 @@ def report(
     lines.append(f"top {top} by self time:")
     lines += [f"  {pct(n)}  {name}" for name, n in profile.self_time.most_common(top)]
     return "\n".join(lines)
+
+
+class _Run(Protocol):
+    elapsed: float
+    cpu: float
+
+
+def profile_runs(
+    py_spy: str,
+    pid: int,
+    out: Path,
+    prefix: str,
+    messages: int,
+    run: Callable[[], _Run],
+    stages: dict[str, str],
+) -> None:
+    """Two more runs under py-spy: samples holding the GIL, then all running threads."""
+    out.mkdir(parents=True, exist_ok=True)
+    for gil_only, name, title in (
+        (True, "gil", "samples holding the GIL (what the one interpreter core is busy with)"),
+        (False, "running", "samples of running threads (GIL holders, waiters and syscalls)"),
+    ):
+        raw = out / f"{prefix}-{name}.pyspy.txt"
+        recording = Recording(py_spy, pid, raw, gil_only=gil_only)
+        try:
+            time.sleep(1.0)  # py-spy attaches
+            result = run()
+        finally:
+            recording.stop()
+        print()
+        print(
+            f"Profiled Roost run ({name}): {messages / result.elapsed:.1f} msg/s under py-spy, "
+            f"{1000 * result.cpu / messages:.2f} CPU ms/msg, "
+            f"CPU use {100 * result.cpu / result.elapsed:.0f}% of one core"
+        )
+        print(report(summarize(raw), title, stages))
+        print(f"raw stacks: {raw}")

@@ -65,17 +65,13 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Literal
 
-from lib import pyspy, testmail
+from lib import pyspy, runenv, testmail
 from lib.ports import LOOPBACK
 from lib.proctree import tree_cpu_seconds
 from lib.roost_instance import RoostInstance
@@ -370,52 +366,28 @@ STAGES = {
 
 
 def profile_roost(bench: Bench, args: argparse.Namespace) -> None:
-    """Two more Roost runs under py-spy: samples holding the GIL, then all running threads."""
-    out: Path = args.profile
-    out.mkdir(parents=True, exist_ok=True)
-    py_spy = pyspy.find(args.py_spy)
-    for gil_only, name, title in (
-        (True, "gil", "samples holding the GIL (what the one interpreter core is busy with)"),
-        (False, "running", "samples of running threads (GIL holders, waiters and syscalls)"),
-    ):
-        raw = out / f"roost-relay-{name}.pyspy.txt"
-        recording = pyspy.Recording(py_spy, bench.roost.pid, raw, gil_only=gil_only)
-        try:
-            time.sleep(1.0)  # py-spy attaches
-            run = bench.run("roost", args.messages)
-        finally:
-            recording.stop()
-        print()
-        print(
-            f"Profiled Roost run ({name}): {args.messages / run.elapsed:.1f} msg/s under py-spy, "
-            f"{1000 * run.cpu / args.messages:.2f} CPU ms/msg, "
-            f"CPU use {100 * run.cpu / run.elapsed:.0f}% of one core"
-        )
-        print(pyspy.report(pyspy.summarize(raw), title, STAGES))
-        print(f"raw stacks: {raw}")
+    pyspy.profile_runs(
+        pyspy.find(args.py_spy),
+        bench.roost.pid,
+        args.profile,
+        "roost-relay",
+        args.messages,
+        lambda: bench.run("roost", args.messages),
+        STAGES,
+    )
 
 
 def main() -> int:
     args = parse_args()
-    if os.geteuid() != 0:
-        print("run as root (the private Postfix instance needs it)", file=sys.stderr)
+    problem = runenv.missing_requirement(
+        ("smtp-sink", "postfix", "saslpasswd2", "knotd"), "bench/relay/run"
+    )
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
-    for tool in ("smtp-sink", "postfix", "saslpasswd2", "knotd"):
-        if shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is None:
-            print(f"{tool} is missing; bench/relay/run installs it", file=sys.stderr)
-            return 1
-
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    work = Path(tempfile.mkdtemp(prefix="roost-bench-relay-", dir="/tmp"))
-    work.chmod(0o755)  # roost serve runs as nobody and must reach its directory
+    runenv.exit_on_sigterm()
     with contextlib.ExitStack() as cleanup:
-        if args.keep:
-            print(f"work directory (kept): {work}")
-        else:
-            cleanup.callback(shutil.rmtree, work, ignore_errors=True)
+        work = runenv.work_dir("roost-bench-relay-", args.keep, cleanup)
         knot = cleanup.enter_context(KnotServer({SINK_DOMAIN: f"@ A {LOOPBACK}"}, ttl=300))
         sink = CountingSink()
         cleanup.callback(sink.stop)
@@ -436,19 +408,18 @@ def main() -> int:
 
         bench.check_setup()
         results = Results(args.messages)
-        for round_ in range(args.runs):
-            order: tuple[Side, Side] = (
-                ("roost", "postfix") if round_ % 2 == 0 else ("postfix", "roost")
+
+        def step(number: int, side: str) -> None:
+            run = bench.run(side, args.messages)  # type: ignore[arg-type]
+            results.runs[side].append(run)  # type: ignore[index]
+            print(
+                f"round {number + 1}/{args.runs} {side:<7} {args.messages / run.elapsed:8.1f}"
+                f" msg/s  ({run.elapsed:.2f}s; accepted in {run.submitted:.2f}s; "
+                f"CPU {1000 * run.cpu / args.messages:.2f} ms/msg)",
+                flush=True,
             )
-            for side in order:
-                run = bench.run(side, args.messages)
-                results.runs[side].append(run)
-                print(
-                    f"round {round_ + 1}/{args.runs} {side:<7} {args.messages / run.elapsed:8.1f}"
-                    f" msg/s  ({run.elapsed:.2f}s; accepted in {run.submitted:.2f}s; "
-                    f"CPU {1000 * run.cpu / args.messages:.2f} ms/msg)",
-                    flush=True,
-                )
+
+        runenv.alternating_rounds(args.runs, step)
         if args.runs:
             print_table(args, results)
         if args.profile:

@@ -52,18 +52,14 @@ import argparse
 import contextlib
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Literal
 
-from lib import pyspy, testmail
+from lib import pyspy, runenv, testmail
 from lib.ports import LOOPBACK
 from lib.postfix_instance import PostfixInstance
 from lib.proctree import tree_cpu_seconds
@@ -251,52 +247,28 @@ STAGES = {
 
 
 def profile_roost(bench: Bench, args: argparse.Namespace) -> None:
-    """Two more Roost runs under py-spy: samples holding the GIL, then all running threads."""
-    out: Path = args.profile
-    out.mkdir(parents=True, exist_ok=True)
-    py_spy = pyspy.find(args.py_spy)
-    for gil_only, name, title in (
-        (True, "gil", "samples holding the GIL (what the one interpreter core is busy with)"),
-        (False, "running", "samples of running threads (GIL holders, waiters and syscalls)"),
-    ):
-        raw = out / f"roost-serve-{name}.pyspy.txt"
-        recording = pyspy.Recording(py_spy, bench.roost.pid, raw, gil_only=gil_only)
-        try:
-            time.sleep(1.0)  # py-spy attaches
-            run = bench.run("roost", args.messages)
-        finally:
-            recording.stop()
-        print()
-        print(
-            f"Profiled Roost run ({name}): {args.messages / run.elapsed:.1f} msg/s under py-spy, "
-            f"{1000 * run.cpu / args.messages:.2f} CPU ms/msg, "
-            f"CPU use {100 * run.cpu / run.elapsed:.0f}% of one core"
-        )
-        print(pyspy.report(pyspy.summarize(raw), title, STAGES))
-        print(f"raw stacks: {raw}")
+    pyspy.profile_runs(
+        pyspy.find(args.py_spy),
+        bench.roost.pid,
+        args.profile,
+        "roost-serve",
+        args.messages,
+        lambda: bench.run("roost", args.messages),
+        STAGES,
+    )
 
 
 def main() -> int:
     args = parse_args()
-    if os.geteuid() != 0:
-        print("run as root (the private Postfix instance needs it)", file=sys.stderr)
+    problem = runenv.missing_requirement(
+        ("smtp-source", "postfix", "postsuper", "knotd"), "bench/smtp_ingest/run"
+    )
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
-    for tool in ("smtp-source", "postfix", "postsuper", "knotd"):
-        if shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is None:
-            print(f"{tool} is missing; bench/smtp_ingest/run installs it", file=sys.stderr)
-            return 1
-
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    work = Path(tempfile.mkdtemp(prefix="roost-bench-", dir="/tmp"))
-    work.chmod(0o755)  # roost serve runs as nobody and must reach its directory
+    runenv.exit_on_sigterm()
     with contextlib.ExitStack() as cleanup:
-        if args.keep:
-            print(f"work directory (kept): {work}")
-        else:
-            cleanup.callback(shutil.rmtree, work, ignore_errors=True)
+        work = runenv.work_dir("roost-bench-", args.keep, cleanup)
         message = testmail.build(SENDER, RECIPIENT, args.size, HELO)
         message_file = work / "message.txt"
         message_file.write_bytes(testmail.as_lines_file(message.data))
@@ -323,19 +295,18 @@ def main() -> int:
         bench.check_roost_verdicts()
 
         results = Results(args.messages)
-        for round_ in range(args.runs):
-            order: tuple[Side, Side] = (
-                ("roost", "postfix") if round_ % 2 == 0 else ("postfix", "roost")
+
+        def step(number: int, side: str) -> None:
+            run = bench.run(side, args.messages)  # type: ignore[arg-type]
+            results.runs[side].append(run)  # type: ignore[index]
+            print(
+                f"round {number + 1}/{args.runs} {side:<7} {args.messages / run.elapsed:8.1f}"
+                f" msg/s  ({run.elapsed:.2f}s, CPU {1000 * run.cpu / args.messages:.2f}"
+                " ms/msg)",
+                flush=True,
             )
-            for side in order:
-                run = bench.run(side, args.messages)
-                results.runs[side].append(run)
-                print(
-                    f"round {round_ + 1}/{args.runs} {side:<7} {args.messages / run.elapsed:8.1f}"
-                    f" msg/s  ({run.elapsed:.2f}s, CPU {1000 * run.cpu / args.messages:.2f}"
-                    " ms/msg)",
-                    flush=True,
-                )
+
+        runenv.alternating_rounds(args.runs, step)
         if args.runs:
             print_table(args, results)
         if args.profile:

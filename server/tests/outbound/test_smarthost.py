@@ -104,4 +104,3 @@ def test_unauthenticated_relay_is_refused_by_the_peer(relay: PostfixPeer) -> Non
         client.mail("a@example.test")
         code, _ = client.rcpt("someone@faraway.test")
         assert code >= 500
-

@@ -140,51 +140,58 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
     )
     checks = inbound_checks(config, resolver)
     await checks.start()
-    mx = MXHandler(context, checks)
-    submission = SubmissionHandler(context, password_verifier(store), throttle)
+    try:
+        mx = MXHandler(context, checks)
+        submission = SubmissionHandler(context, password_verifier(store), throttle)
 
-    def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
-        return lambda: RoostSMTP(
-            handler,
-            hostname=config.hostname,
-            limits=protocol_limits,
-            connections=connections,
-            tls_context=tls,
-            **options,
-        )
+        def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
+            return lambda: RoostSMTP(
+                handler,
+                hostname=config.hostname,
+                limits=protocol_limits,
+                connections=connections,
+                tls_context=tls,
+                **options,
+            )
 
-    factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
-        "smtp": (smtp_factory(mx), None),
-        "submission": (smtp_factory(submission, require_starttls=True, auth_required=True), None),
-        "submissions": (smtp_factory(submission, implicit_tls=True, auth_required=True), tls),
-        "imap": (UnavailableIMAP, None),
-        "imaps": (UnavailableIMAP, tls),
-    }
-    loop = asyncio.get_running_loop()
-    servers = []
-    for entry in bound:
-        factory, server_tls = factories[entry.kind]
-        servers.append(await loop.create_server(factory, sock=entry.sock, ssl=server_tls))
-        log.info("listening on %s (%s)", entry.endpoint, entry.kind)
+        factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
+            "smtp": (smtp_factory(mx), None),
+            "submission": (
+                smtp_factory(submission, require_starttls=True, auth_required=True),
+                None,
+            ),
+            "submissions": (smtp_factory(submission, implicit_tls=True, auth_required=True), tls),
+            "imap": (UnavailableIMAP, None),
+            "imaps": (UnavailableIMAP, tls),
+        }
+        loop = asyncio.get_running_loop()
+        servers = []
+        for entry in bound:
+            factory, server_tls = factories[entry.kind]
+            servers.append(await loop.create_server(factory, sock=entry.sock, ssl=server_tls))
+            log.info("listening on %s (%s)", entry.endpoint, entry.kind)
 
-    queue_task = asyncio.create_task(runner.run())
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGUSR1, runner.wake)
-    write_pidfile(config)
-    log.info("roost ready as %s", config.hostname)
-    await stop.wait()
-    log.info("stopping: no new connections, waiting up to %.0fs for sessions", SHUTDOWN_GRACE)
-    for server in servers:
-        server.close()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE)
-    await runner.stop(SHUTDOWN_GRACE)
-    queue_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await queue_task
-    await checks.close()
+        queue_task = asyncio.create_task(runner.run())
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGUSR1, runner.wake)
+        write_pidfile(config)
+        log.info("roost ready as %s", config.hostname)
+        await stop.wait()
+        log.info("stopping: no new connections, waiting up to %.0fs for sessions", SHUTDOWN_GRACE)
+        for server in servers:
+            server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE
+            )
+        await runner.stop(SHUTDOWN_GRACE)
+        queue_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await queue_task
+    finally:
+        await checks.close()  # also on the way out of a failure: workers outlive no server
     for database in (spool, store, policy_cache, tls_reports):
         database.close()
     remove_pidfile(config)

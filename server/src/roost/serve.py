@@ -16,31 +16,18 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from roost.checks.pool import CheckPool, InboundChecks, InThreadChecks, default_workers
+from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
-from roost.delivery.client import tls_contexts
-from roost.delivery.deliverer import Deliverer
-from roost.dkim.keys import DKIMKeyStore
-from roost.dns.resolver import DNSResolver
 from roost.imap.unavailable import UnavailableIMAP
-from roost.mtasts import MTASTS, PolicyCache, PolicyFetcher
-from roost.mtasts.source import MTASTSPolicySource
-from roost.passwords import DUMMY_HASH, verify_password
 from roost.privileges import drop_to
-from roost.queue.bounce import Bouncer
 from roost.queue.runner import QueueRunner
-from roost.queue.spool import Spool
-from roost.smtp.context import SMTPContext
+from roost.services import Services, inbound_checks, password_verifier
 from roost.smtp.limits import AuthThrottle, ConnectionLimiter
 from roost.smtp.mx import MXHandler
 from roost.smtp.protocol import ProtocolLimits, RoostSMTP
 from roost.smtp.submission import SubmissionHandler
-from roost.store.addresses import normalize_address
-from roost.store.errors import InvalidAddress
-from roost.store.sqlite import SQLiteStore
 from roost.tlsconfig import server_context
-from roost.tlsrpt import StoreReporter, TLSReportStore
 
 log = logging.getLogger("roost.serve")
 
@@ -77,59 +64,27 @@ def _bind(endpoint: Endpoint) -> socket.socket:
     return sock
 
 
-def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
-    def verify(account: str, password: str) -> str | None:
-        try:
-            encoded = store.password_hash(account)
-        except InvalidAddress:
-            encoded = None
-        # Unknown accounts cost one Argon2 check too, so timing does not reveal which exist.
-        ok = verify_password(encoded or DUMMY_HASH, password)
-        return normalize_address(account) if ok and encoded is not None else None
-
-    return verify
-
-
-def inbound_checks(config: Config, resolver: DNSResolver) -> InboundChecks:
-    """The MX's SPF/DKIM/DMARC runner: worker processes unless `[checks] workers = 0`."""
-    workers = config.checks.workers
-    if workers is None:
-        workers = default_workers()
-    if workers == 0:
-        return InThreadChecks(resolver)
-    log.info("running inbound checks in %d worker processes", workers)
-    return CheckPool(workers, config.dns.nameservers, config.dns.timeout)
-
-
 async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -> None:
-    store = SQLiteStore(config.state_dir)
-    spool = Spool(config.state_dir)
-    resolver = DNSResolver(
-        nameservers=list(config.dns.nameservers) if config.dns.nameservers else None,
-        timeout=config.dns.timeout,
-    )
-    verified, _ = tls_contexts(str(config.outbound.ca_file) if config.outbound.ca_file else None)
-    policy_cache = PolicyCache(config.state_dir / "mtasts.db")
-    tls_reports = TLSReportStore(config.state_dir / "tlsrpt.db")
-    mtasts = MTASTS(resolver, policy_cache, PolicyFetcher(resolver, ssl_context=verified))
-    deliverer = Deliverer(
-        config.hostname,
-        resolver,
-        config.outbound,
-        policies=MTASTSPolicySource(mtasts, tls_reports),
-        reporter=StoreReporter(tls_reports),
-    )
-    runner = QueueRunner(spool, deliverer, Bouncer(config.hostname, spool, store), config.queue)
-    context = SMTPContext(
-        hostname=config.hostname,
-        store=store,
-        resolver=resolver,
-        dkim_keys=DKIMKeyStore(config.dkim_dir),
-        limits=config.limits,
-        dmarc=config.dmarc,
-        spool=spool,
-        wake_queue=runner.wake,
-    )
+    services = Services.open(config)
+    checks = inbound_checks(config, services.resolver)
+    try:
+        await checks.start()
+        servers = await listen(config, tls, bound, services, checks)
+        await run_until_stopped(config, services.runner, servers)
+    finally:
+        await checks.close()  # also on the way out of a failure: workers outlive no server
+        services.close()
+    remove_pidfile(config)
+    log.info("stopped")
+
+
+async def listen(
+    config: Config,
+    tls: ssl.SSLContext,
+    bound: list[BoundSocket],
+    services: Services,
+    checks: InboundChecks,
+) -> list[asyncio.Server]:
     limits = config.limits
     protocol_limits = ProtocolLimits(
         limits.command_timeout, limits.data_timeout, limits.max_message_size
@@ -138,64 +93,58 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
     throttle = AuthThrottle(
         limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
     )
-    checks = inbound_checks(config, resolver)
-    await checks.start()
-    try:
-        mx = MXHandler(context, checks)
-        submission = SubmissionHandler(context, password_verifier(store), throttle)
+    mx = MXHandler(services.smtp, checks)
+    submission = SubmissionHandler(services.smtp, password_verifier(services.store), throttle)
 
-        def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
-            return lambda: RoostSMTP(
-                handler,
-                hostname=config.hostname,
-                limits=protocol_limits,
-                connections=connections,
-                tls_context=tls,
-                **options,
-            )
+    def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
+        return lambda: RoostSMTP(
+            handler,
+            hostname=config.hostname,
+            limits=protocol_limits,
+            connections=connections,
+            tls_context=tls,
+            **options,
+        )
 
-        factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
-            "smtp": (smtp_factory(mx), None),
-            "submission": (
-                smtp_factory(submission, require_starttls=True, auth_required=True),
-                None,
-            ),
-            "submissions": (smtp_factory(submission, implicit_tls=True, auth_required=True), tls),
-            "imap": (UnavailableIMAP, None),
-            "imaps": (UnavailableIMAP, tls),
-        }
-        loop = asyncio.get_running_loop()
-        servers = []
-        for entry in bound:
-            factory, server_tls = factories[entry.kind]
-            servers.append(await loop.create_server(factory, sock=entry.sock, ssl=server_tls))
-            log.info("listening on %s (%s)", entry.endpoint, entry.kind)
+    factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
+        "smtp": (smtp_factory(mx), None),
+        "submission": (smtp_factory(submission, require_starttls=True, auth_required=True), None),
+        "submissions": (smtp_factory(submission, implicit_tls=True, auth_required=True), tls),
+        "imap": (UnavailableIMAP, None),
+        "imaps": (UnavailableIMAP, tls),
+    }
+    loop = asyncio.get_running_loop()
+    servers = []
+    for entry in bound:
+        factory, server_tls = factories[entry.kind]
+        servers.append(await loop.create_server(factory, sock=entry.sock, ssl=server_tls))
+        log.info("listening on %s (%s)", entry.endpoint, entry.kind)
+    return servers
 
-        queue_task = asyncio.create_task(runner.run())
-        stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        loop.add_signal_handler(signal.SIGUSR1, runner.wake)
-        write_pidfile(config)
-        log.info("roost ready as %s", config.hostname)
-        await stop.wait()
-        log.info("stopping: no new connections, waiting up to %.0fs for sessions", SHUTDOWN_GRACE)
-        for server in servers:
-            server.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE
-            )
-        await runner.stop(SHUTDOWN_GRACE)
-        queue_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await queue_task
-    finally:
-        await checks.close()  # also on the way out of a failure: workers outlive no server
-    for database in (spool, store, policy_cache, tls_reports):
-        database.close()
-    remove_pidfile(config)
-    log.info("stopped")
+
+async def run_until_stopped(
+    config: Config, runner: QueueRunner, servers: list[asyncio.Server]
+) -> None:
+    """Deliver the queue and serve until SIGTERM/SIGINT, then stop taking connections and
+    give sessions and deliveries in flight a grace period."""
+    loop = asyncio.get_running_loop()
+    queue_task = asyncio.create_task(runner.run())
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, runner.wake)
+    write_pidfile(config)
+    log.info("roost ready as %s", config.hostname)
+    await stop.wait()
+    log.info("stopping: no new connections, waiting up to %.0fs for sessions", SHUTDOWN_GRACE)
+    for server in servers:
+        server.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE)
+    await runner.stop(SHUTDOWN_GRACE)
+    queue_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await queue_task
 
 
 def run(config: Config) -> None:

@@ -124,6 +124,7 @@ class DKIMKeyStore:
 
     def __init__(self, key_dir: Path) -> None:
         self.key_dir = Path(key_dir)
+        self._cache: dict[str, tuple[tuple[str, ...], tuple[DKIMKey, ...]]] = {}
 
     def generate(self, domain: str, algorithm: Algorithm, selector: str | None = None) -> DKIMKey:
         """Create and store a new key; never overwrites an existing selector."""
@@ -157,11 +158,26 @@ class DKIMKeyStore:
         return DKIMKey(domain, selector, algorithm, pem_path, created, pem)
 
     def keys(self, domain: str) -> list[DKIMKey]:
-        """Every stored key of ``domain``, oldest first."""
+        """Every stored key of ``domain``, oldest first.
+
+        Key files are written once and never changed (new ones are renamed into place), so
+        the list of names tells whether anything changed: one directory listing per message
+        signed instead of reading and parsing every key.
+        """
         domain = _check_name("domain", domain)
         domain_dir = self.key_dir / domain
-        if not domain_dir.is_dir():
+        try:
+            stamp = tuple(sorted(os.listdir(domain_dir)))
+        except FileNotFoundError:
             return []
+        cached = self._cache.get(domain)
+        if cached is not None and cached[0] == stamp:
+            return list(cached[1])
+        found = self._read(domain, domain_dir)
+        self._cache[domain] = (stamp, tuple(found))
+        return found
+
+    def _read(self, domain: str, domain_dir: Path) -> list[DKIMKey]:
         found = []
         for meta_path in domain_dir.glob("*.json"):
             pem_path = meta_path.with_suffix(".pem")

@@ -73,6 +73,7 @@ def signed_header_list(message: bytes) -> list[str]:
     return included
 
 
+@functools.lru_cache(maxsize=64)
 def _dkimpy_key(key: DKIMKey) -> tuple[bytes, bytes]:
     """(a= value, private key in the form dkimpy takes) for one key."""
     if key.algorithm == "ed25519":

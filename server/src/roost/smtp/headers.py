@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import SMTPUTF8
 
@@ -20,13 +21,15 @@ def header_block(message: bytes) -> bytes:
     return message[: match.end()] if match else message
 
 
-def parsed_headers(message: bytes):  # type: ignore[no-untyped-def]
-    return BytesHeaderParser(policy=SMTPUTF8).parsebytes(header_block(message))
+def parsed_headers(message: bytes) -> EmailMessage:
+    """The header block only, parsed once per message (the body is never parsed)."""
+    parsed = BytesHeaderParser(policy=SMTPUTF8).parsebytes(header_block(message))
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
-def from_addresses(message: bytes) -> list[str] | None:
+def from_addresses(headers: EmailMessage) -> list[str] | None:
     """Addresses in the From header(s); None when the header is missing or unparseable."""
-    headers = parsed_headers(message)
     values = headers.get_all("From") or []
     if len(values) != 1:
         return None  # RFC 5322 §3.6: exactly one From field
@@ -42,9 +45,8 @@ def count_received(message: bytes) -> int:
     return len(re.findall(rb"(?im)^received:", header_block(message)))
 
 
-def missing_origin_headers(message: bytes, hostname: str, domain: str) -> bytes:
+def missing_origin_headers(headers: EmailMessage, domain: str) -> bytes:
     """Message-ID and Date a submission client left out (RFC 6409 §8.2, §8.3)."""
-    headers = parsed_headers(message)
     added = b""
     if headers.get("Message-ID") is None:
         added += f"Message-ID: <{time.time_ns():x}.{secrets.token_hex(8)}@{domain}>\r\n".encode()

@@ -22,6 +22,7 @@ from roost.smtp.headers import (
     missing_origin_headers,
     new_queue_id,
     normalize_line_endings,
+    parsed_headers,
     received,
 )
 from roost.smtp.limits import AuthThrottle
@@ -79,14 +80,15 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
         user = authenticated_user(server)
         assert user is not None  # MAIL already required it
         message = normalize_line_endings(envelope.original_content or b"")
-        senders = from_addresses(message)
+        headers = parsed_headers(message)
+        senders = from_addresses(headers)
         if senders is None:
             raise SMTPError(550, "5.6.0", "The message needs exactly one valid From header")
         for address in senders:
             if not await self._may_send_as(user, address):
                 raise SMTPError(553, "5.7.1", f"From address <{address}> is not owned by {user}")
         domain = domain_of(senders[0])
-        message = missing_origin_headers(message, context.hostname, domain) + message
+        message = missing_origin_headers(headers, domain) + message
         keys = await asyncio.to_thread(context.dkim_keys.current, domain)
         if keys:
             message = await asyncio.to_thread(sign, message, domain, keys)

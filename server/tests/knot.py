@@ -16,8 +16,6 @@ stopped by its pid.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -32,7 +30,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-_SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+from tests.sbin import find_program
 
 
 class KnotNotInstalledError(RuntimeError):
@@ -40,13 +38,12 @@ class KnotNotInstalledError(RuntimeError):
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name, path=_SBIN_PATH)
-    if path is None:
-        raise KnotNotInstalledError(
-            f"{name} not found: the DNS tests need Knot DNS. Run `make test` (it installs the "
-            "Debian packages the tests use) or `apt-get install knot`."
-        )
-    return path
+    return find_program(
+        name,
+        KnotNotInstalledError,
+        "the DNS tests need Knot DNS. Run `make test` (it installs the Debian packages the "
+        "tests use) or `apt-get install knot`.",
+    )
 
 
 def txt(strings: Iterable[str]) -> str:

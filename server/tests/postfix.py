@@ -55,7 +55,6 @@ import os
 import pty
 import pwd
 import select
-import shutil
 import signal
 import socket
 import ssl
@@ -68,10 +67,11 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from types import TracebackType
 
+from tests.sbin import SBIN_PATH, find_program
+
 #: Debian packages this module needs (the Makefile's TEST_DEBS should list them).
 DEBIAN_PACKAGES = ("postfix", "sasl2-bin", "libsasl2-modules", "libsasl2-modules-db")
 
-_SBIN_PATH = os.pathsep.join(["/usr/sbin", "/sbin", os.environ.get("PATH", "")])
 _QUEUE_DIRS = [
     "active",
     "bounce",
@@ -93,16 +93,15 @@ class PostfixNotInstalledError(RuntimeError):
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name, path=_SBIN_PATH)
-    if path is None:
-        raise PostfixNotInstalledError(
-            f"{name} not found: the tests that drive a real Postfix need the Debian packages "
-            f"{' '.join(DEBIAN_PACKAGES)}. Run `make test` (it installs the Debian packages the "
-            "tests use), or as root: echo 'postfix postfix/main_mailer_type select No "
-            "configuration' | debconf-set-selections && apt-get install -y "
-            + " ".join(DEBIAN_PACKAGES)
-        )
-    return path
+    return find_program(
+        name,
+        PostfixNotInstalledError,
+        "the tests that drive a real Postfix need the Debian packages "
+        f"{' '.join(DEBIAN_PACKAGES)}. Run `make test` (it installs the Debian packages the "
+        "tests use), or as root: echo 'postfix postfix/main_mailer_type select No "
+        "configuration' | debconf-set-selections && apt-get install -y "
+        + " ".join(DEBIAN_PACKAGES),
+    )
 
 
 def require_postfix(*, sasl: bool = False) -> None:
@@ -112,17 +111,6 @@ def require_postfix(*, sasl: bool = False) -> None:
     _tool("smtp-sink")
     if sasl:
         _tool("saslpasswd2")
-
-
-def postfix_available(*, sasl: bool = False) -> str | None:
-    """``None`` when this module can run here, else why not (for ``pytest.skip``)."""
-    if os.geteuid() != 0:
-        return "a private Postfix instance needs root"
-    try:
-        require_postfix(sasl=sasl)
-    except PostfixNotInstalledError as exc:
-        return str(exc)
-    return None
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -629,7 +617,7 @@ class PostfixPeer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PATH"] = _SBIN_PATH
+        env["PATH"] = SBIN_PATH
         env.pop("MAIL_CONFIG", None)
         return env
 

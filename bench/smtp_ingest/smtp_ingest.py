@@ -138,7 +138,7 @@ class Bench:
         self.postfix = PostfixInstance(work / "postfix", RECIPIENT, args.postfix_mode)
 
     def roost_stored(self) -> int:
-        counts = self.roost.folder_counts(RECIPIENT)
+        counts = self.roost.mailbox_counts(RECIPIENT)
         if counts.get("Junk", 0):
             raise RuntimeError(f"Roost put {counts['Junk']} benchmark messages in Junk")
         return counts["INBOX"]

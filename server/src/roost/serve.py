@@ -20,8 +20,8 @@ from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
 from roost.imap.unavailable import UnavailableIMAP
+from roost.maintenance import housekeeping
 from roost.privileges import drop_to
-from roost.queue.runner import QueueRunner
 from roost.services import Services, inbound_checks, password_verifier
 from roost.smtp.limits import AuthThrottle, ConnectionLimiter
 from roost.smtp.mx import MXHandler
@@ -70,7 +70,7 @@ async def serve(config: Config, tls: ssl.SSLContext, bound: list[BoundSocket]) -
     try:
         await checks.start()
         servers = await listen(config, tls, bound, services, checks)
-        await run_until_stopped(config, services.runner, servers)
+        await run_until_stopped(config, services, servers)
     finally:
         await checks.close()  # also on the way out of a failure: workers outlive no server
         services.close()
@@ -123,12 +123,14 @@ async def listen(
 
 
 async def run_until_stopped(
-    config: Config, runner: QueueRunner, servers: list[asyncio.Server]
+    config: Config, services: Services, servers: list[asyncio.Server]
 ) -> None:
     """Deliver the queue and serve until SIGTERM/SIGINT, then stop taking connections and
     give sessions and deliveries in flight a grace period."""
     loop = asyncio.get_running_loop()
+    runner = services.runner
     queue_task = asyncio.create_task(runner.run())
+    chores = asyncio.create_task(housekeeping(services.mtasts, services.policies, services.reports))
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -142,9 +144,10 @@ async def run_until_stopped(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(*(s.wait_closed() for s in servers)), SHUTDOWN_GRACE)
     await runner.stop(SHUTDOWN_GRACE)
-    queue_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await queue_task
+    for task in (queue_task, chores):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def run(config: Config) -> None:

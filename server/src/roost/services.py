@@ -16,7 +16,7 @@ from roost.dkim.keys import DKIMKeyStore
 from roost.dns.resolver import DNSResolver
 from roost.mtasts import MTASTS, PolicyCache, PolicyFetcher
 from roost.mtasts.source import MTASTSPolicySource
-from roost.passwords import DUMMY_HASH, verify_password
+from roost.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from roost.queue.bounce import Bouncer
 from roost.queue.runner import QueueRunner
 from roost.queue.spool import Spool
@@ -36,6 +36,9 @@ class Services:
     resolver: DNSResolver
     runner: QueueRunner
     smtp: SMTPContext
+    mtasts: MTASTS
+    policies: PolicyCache
+    reports: TLSReportStore
     databases: tuple[Database, ...]
 
     @classmethod
@@ -63,14 +66,22 @@ class Services:
         smtp = SMTPContext(
             hostname=config.hostname,
             store=store,
-            resolver=resolver,
             dkim_keys=DKIMKeyStore(config.dkim_dir),
             limits=config.limits,
             dmarc=config.dmarc,
             spool=spool,
             wake_queue=runner.wake,
         )
-        return cls(store, resolver, runner, smtp, (spool, store, policy_cache, tls_reports))
+        return cls(
+            store,
+            resolver,
+            runner,
+            smtp,
+            mtasts,
+            policy_cache,
+            tls_reports,
+            (spool, store, policy_cache, tls_reports),
+        )
 
     def close(self) -> None:
         for database in self.databases:
@@ -85,7 +96,11 @@ def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
             encoded = None
         # Unknown accounts cost one Argon2 check too, so timing does not reveal which exist.
         ok = verify_password(encoded or DUMMY_HASH, password)
-        return normalize_address(account) if ok and encoded is not None else None
+        if not ok or encoded is None:
+            return None
+        if needs_rehash(encoded):  # stored with older Argon2 parameters: upgrade it now
+            store.set_password(account, hash_password(password))
+        return normalize_address(account)
 
     return verify
 

@@ -7,6 +7,7 @@ real HTTPS one, so every fetch is a real fetch.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import ssl
 import threading
 from pathlib import Path
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from roost.dns.fake import FakeResolver
+from roost.maintenance import run_once
 from roost.mtasts import MTASTS, Policy, PolicyCache, PolicyFetcher
+from roost.tlsrpt import Failure, TLSReportStore
 from tests.mtasts.policyserver import PolicyServer, TestCA
 from tests.mtasts.support import ENFORCE, Clock
 
@@ -166,3 +169,22 @@ def test_fetcher_refuses_a_context_that_does_not_verify() -> None:
     no_names.check_hostname = False
     with pytest.raises(ValueError, match="verifies"):
         PolicyFetcher(FakeResolver(), ssl_context=no_names)
+
+
+def test_housekeeping_refreshes_day_old_policies_and_prunes(
+    policy_server: PolicyServer, test_ca: TestCA, clock: Clock, tmp_path: Path
+) -> None:
+    cache = PolicyCache(tmp_path / "c.sqlite")
+    reports = TLSReportStore(tmp_path / "r.sqlite")
+    week = ENFORCE.format(d=DOMAIN).replace("max_age: 86400", "max_age: 604800")
+    policy_server.serve(DOMAIN, week)
+    mtasts = _mtasts(_resolver("v=STSv1; id=1"), policy_server, test_ca, cache, clock)
+    asyncio.run(mtasts.lookup(DOMAIN))
+    old_day = datetime.datetime.fromtimestamp(clock.now, datetime.UTC) - datetime.timedelta(days=40)
+    reports.record_failure(DOMAIN, None, Failure("sts-policy-fetch-error"), at=old_day)
+    asyncio.run(run_once(mtasts, cache, reports, clock.now + 3600))
+    assert policy_server.fetched(DOMAIN) == 1  # an hour old: not due yet
+    clock.advance(86400 + 60)
+    asyncio.run(run_once(mtasts, cache, reports, clock.now))
+    assert policy_server.fetched(DOMAIN) == 2  # a day old and still valid: refreshed
+    assert reports.domains(old_day.date()) == []  # older than a month: gone

@@ -93,10 +93,6 @@ class PolicyCache(Database):
             )
         return entry
 
-    def delete(self, domain: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM policies WHERE domain = ?", (normalize_domain(domain),))
-
     def due_for_refresh(self, fetched_before: float, now: float) -> list[str]:
         """Unexpired policies fetched before a time: RFC 8461 §3.3 (end) asks MTAs to
         refresh cached policies proactively, "once per day" suggested, so that blocking

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from roost.config import DMARCPolicy, Limits
 from roost.dkim.keys import DKIMKeyStore
-from roost.dns.resolver import Resolver
 from roost.queue.spool import Spool
 from roost.store.sqlite import SQLiteStore
 
@@ -16,7 +15,6 @@ from roost.store.sqlite import SQLiteStore
 class SMTPContext:
     hostname: str
     store: SQLiteStore
-    resolver: Resolver
     dkim_keys: DKIMKeyStore
     limits: Limits
     dmarc: DMARCPolicy

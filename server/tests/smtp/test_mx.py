@@ -316,3 +316,36 @@ def test_our_signatures_verify_on_the_way_back_in(roost: RoostProcess) -> None:
     text = header.group(1)
     assert text.count(b"dkim=pass") == 2, text
     assert b"dmarc=pass" in text
+
+
+def test_nonsense_gets_errors_and_the_server_stays_up(roost: RoostProcess) -> None:
+    """Garbage, binary, over-long lines and commands out of order: each gets a 5xx with an
+    enhanced code, and the next client is served normally."""
+    garbage = [
+        b"HELLO?",
+        b"\x00\xff\xfe binary \x80",
+        b"MAIL FROM:<news@sender.test>",  # before HELO
+        b"EHLO client.sender.test",
+        b"RCPT TO:<bob@example.test>",  # before MAIL
+        b"DATA",  # before RCPT
+        b"MAIL FROM:<<>>",
+        b"MAIL FROM:<news@sender.test> BODY=WHATEVER",
+        b"X" * 5000,
+        b"AUTH PLAIN",  # no AUTH on the MX
+    ]
+    with socket.create_connection(("127.0.0.1", roost.port("smtp"))) as sock:
+        sock.settimeout(10)
+        reader = sock.makefile("rb")
+        reader.readline()
+        for line in garbage:
+            sock.sendall(line + b"\r\n")
+            reply = reader.readline()
+            while reply[3:4] == b"-":
+                reply = reader.readline()
+            if line.startswith(b"EHLO"):
+                assert reply.startswith(b"250 "), reply
+            else:
+                assert reply[:1] == b"5", (line[:40], reply)
+                assert re.match(rb"^5\d\d 5\.\d+\.\d+ ", reply), reply
+    with mx(roost) as client:
+        assert client.noop()[0] == 250

@@ -48,9 +48,7 @@ Things learnt the hard way (Postfix 3.7, Debian 12):
 from __future__ import annotations
 
 import contextlib
-import datetime
 import grp
-import ipaddress
 import os
 import pty
 import pwd
@@ -68,6 +66,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.sbin import SBIN_PATH, find_program
+from tests.testca import TestCA
 
 #: Debian packages this module needs (the Makefile's TEST_DEBS should list them).
 DEBIAN_PACKAGES = ("postfix", "sasl2-bin", "libsasl2-modules", "libsasl2-modules-db")
@@ -152,105 +151,6 @@ def _wait_listening(address: str, port: int, deadline: float, alive: object = No
 
 
 # --------------------------------------------------------------------------- TLS
-
-
-class TestCA:
-    """A throwaway certificate authority (made with ``cryptography``) and the leaves it signs."""
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, directory: Path, name: str = "Roost Test CA") -> None:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.UTC)
-        public = self._key.public_key()
-        self._cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .sign(self._key, hashes.SHA256())
-        )
-        #: PEM file of the CA certificate: what a client trusts.
-        self.cert_path = directory / "ca.pem"
-        self.cert_path.write_bytes(self._cert.public_bytes(serialization.Encoding.PEM))
-
-    def issue(self, hostname: str, *, ip: str | None = "127.0.0.1") -> tuple[Path, Path]:
-        """A server certificate for ``hostname`` (and ``ip``); returns (cert chain, key) paths."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
-        names: list[x509.GeneralName] = [x509.DNSName(hostname)]
-        if ip:
-            names.append(x509.IPAddress(ipaddress.ip_address(ip)))
-        ca_public = self._key.public_key()
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
-            .issuer_name(self._cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False
-            )
-            .sign(self._key, hashes.SHA256())
-        )
-        cert_path = self.directory / f"{hostname}.pem"
-        key_path = self.directory / f"{hostname}.key"
-        cert_path.write_bytes(
-            cert.public_bytes(serialization.Encoding.PEM)
-            + self._cert.public_bytes(serialization.Encoding.PEM)
-        )
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return cert_path, key_path
-
-    def client_context(self) -> ssl.SSLContext:
-        """A client context that trusts only this CA and checks host names."""
-        return ssl.create_default_context(cafile=str(self.cert_path))
 
 
 # --------------------------------------------------------------------------- Postfix
@@ -354,6 +254,7 @@ class PostfixPeer:
         self._recipients: dict[str, str] = {}
         self.log_path = Path()
         self.ca: TestCA | None = None
+        self._ca_path = Path()
         self.master_pid: int | None = None
         self.startup_seconds = 0.0
 
@@ -470,7 +371,7 @@ class PostfixPeer:
     def ca_cert(self) -> Path:
         """The PEM file of the CA that signed this instance's server certificate."""
         assert self.ca is not None, "not started"
-        return self.ca.cert_path
+        return self._ca_path
 
     def client_context(self) -> ssl.SSLContext:
         """An SSL client context trusting only this instance's CA (host names are checked)."""
@@ -641,8 +542,13 @@ class PostfixPeer:
         self.mail_dir.mkdir(mode=0o755)
         os.chown(self.mail_dir, delivery_user.pw_uid, delivery_user.pw_gid)
 
-        self.ca = TestCA(tls_dir)
-        cert, key = self.ca.issue(self.hostname, ip=self.address)
+        tls_dir.mkdir(mode=0o755)
+        self.ca = TestCA()
+        self._ca_path = self.ca.write(tls_dir / "ca.pem")
+        chain, key_pem = self.ca.issue(self.hostname, ip=self.address)
+        cert, key = tls_dir / f"{self.hostname}.pem", tls_dir / f"{self.hostname}.key"
+        cert.write_bytes(chain)
+        key.write_bytes(key_pem)
         tls_dir.chmod(0o755)
         key.chmod(0o640)
         os.chown(key, 0, postfix_user.pw_gid)

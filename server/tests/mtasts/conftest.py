@@ -10,8 +10,9 @@ import pytest
 from roost.dns.resolver import DNSResolver
 from roost.mtasts import MTASTS, PolicyCache, PolicyFetcher
 from tests.knot import KnotServer, txt
-from tests.mtasts.policyserver import PolicyServer, TestCA
+from tests.mtasts.policyserver import PolicyServer
 from tests.mtasts.support import Clock
+from tests.testca import TestCA
 
 
 @pytest.fixture(scope="session")

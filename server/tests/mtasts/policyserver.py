@@ -8,7 +8,6 @@ The server picks its certificate by SNI, so one server can play many policy host
 
 from __future__ import annotations
 
-import datetime
 import ssl
 import tempfile
 import threading
@@ -19,72 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests.testca import TestCA
 
 CertKind = Literal["good", "wrong-name", "untrusted", "expired"]
-
-
-class TestCA:
-    """A throw-away certificate authority issuing P-256 leaf certificates."""
-
-    __test__ = False  # not a pytest test class
-
-    def __init__(self, name: str) -> None:
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.datetime.now(datetime.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                critical=True,
-            )
-            .sign(self._key, hashes.SHA256())
-        )
-
-    @property
-    def pem(self) -> str:
-        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
-
-    def client_context(self) -> ssl.SSLContext:
-        """A verifying client context trusting only this CA (what the fetcher gets)."""
-        context = ssl.create_default_context(cadata=self.pem)
-        return context
-
-    def issue(self, name: str, *, expired: bool = False) -> tuple[bytes, bytes]:
-        """PEM certificate and key for ``name``."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.UTC)
-        start = now - datetime.timedelta(days=10 if expired else 1)
-        end = now - datetime.timedelta(days=1) if expired else now + datetime.timedelta(days=10)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(self._key, hashes.SHA256())
-        )
-        key_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 @dataclass

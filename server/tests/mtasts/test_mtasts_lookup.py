@@ -18,8 +18,9 @@ from roost.dns.fake import FakeResolver
 from roost.maintenance import run_once
 from roost.mtasts import MTASTS, Policy, PolicyCache, PolicyFetcher
 from roost.tlsrpt import Failure, TLSReportStore
-from tests.mtasts.policyserver import PolicyServer, TestCA
+from tests.mtasts.policyserver import PolicyServer
 from tests.mtasts.support import ENFORCE, Clock
+from tests.testca import TestCA
 
 DOMAIN = "fake.mtasts.test"
 

@@ -1,21 +1,20 @@
-"""MTA-STS through the delivery seam: the deliverer, a real SMTP peer, the TLS-RPT store.
+"""MTA-STS through the delivery code: the real deliverer, a real Postfix as the MX, policies
+from a real HTTPS server, DNS from Knot, results in the TLS-RPT store.
 
-The peer is aiosmtpd on loopback *without* STARTTLS, the worst case MTA-STS exists
-for: under ``enforce`` nothing may reach it (RFC 8461 §4.2, §5), and each refusal
-is recorded for TLS-RPT (RFC 8460).
+Each case is one row: the policy published, how the MX is set up, and what must happen to
+the mail (delivered or deferred, never sent in clear under `enforce`, RFC 8461 §5) and to the
+TLS report (RFC 8460 §4.3).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from roost.config import OutboundConfig
 from roost.delivery.deliverer import Deliverer
@@ -26,128 +25,83 @@ from roost.tlsrpt import StoreReporter, TLSReportStore
 from tests.knot import KnotServer
 from tests.mtasts.policyserver import PolicyServer
 from tests.mtasts.support import ENFORCE, TESTING
+from tests.postfix import PostfixPeer
 
 MESSAGE = b"From: a@roost.test\r\nTo: b@x\r\nSubject: sts\r\n\r\nhello\r\n"
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.received: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def plain_peer() -> Iterator[tuple[int, _Sink]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, sink
-    finally:
-        controller.stop()
+@dataclass(frozen=True)
+class Case:
+    name: str
+    policy: str
+    mx: str  # the MX host name published in DNS (the policy lists mail.<domain>)
+    starttls: bool = True  # does the MX offer STARTTLS
+    trust_mx_ca: bool = True  # does the deliverer trust the MX certificate's CA
+    policy_cert: str = "good"  # the policy host's certificate (PolicyServer.certs)
+    delivered: bool = True
+    failures: tuple[str, ...] = ()
+    successes: int = 0
 
 
-def _deliver(
-    knot: KnotServer, mtasts: MTASTS, store: TLSReportStore, port: int, domain: str
-) -> dict[str, Any]:
-    deliverer = Deliverer(
-        hostname="out.roost.test",
-        resolver=DNSResolver([knot.nameserver], timeout=5),
-        outbound=OutboundConfig(mx_port=port),
-        policies=MTASTSPolicySource(mtasts, store),
-        reporter=StoreReporter(store),  # type: ignore[arg-type]
-    )
-    return asyncio.run(deliverer.deliver("q1", "a@roost.test", domain, [f"b@{domain}"], MESSAGE))
+CASES = [
+    Case("enforce-match", ENFORCE, "mail", successes=1),
+    Case("enforce-mismatch", ENFORCE, "smtp", delivered=False, failures=("validation-failure",)),
+    Case(
+        "enforce-nostarttls", ENFORCE, "mail", starttls=False, delivered=False,
+        failures=("starttls-not-supported",),
+    ),
+    Case(
+        "enforce-untrusted", ENFORCE, "mail", trust_mx_ca=False, delivered=False,
+        failures=("validation-failure",),
+    ),
+    Case("bad-policy-cert", ENFORCE, "mail", policy_cert="expired",
+         failures=("sts-webpki-invalid",)),
+    Case("testing-nostarttls", TESTING, "mail", starttls=False,
+         failures=("starttls-not-supported",)),
+]  # fmt: skip
 
 
-def _failures(store: TLSReportStore, domain: str) -> list[str]:
+def _report(store: TLSReportStore, domain: str) -> tuple[list[str], int]:
     today = datetime.datetime.now(datetime.UTC).date()
-    return [
-        detail["result-type"]
-        for policy in store.report(domain, today)["policies"]
-        for detail in policy.get("failure-details", [])
-    ]
+    policies = store.report(domain, today)["policies"]
+    failures = [d["result-type"] for p in policies for d in p.get("failure-details", [])]
+    successes = sum(p["summary"]["total-successful-session-count"] for p in policies)
+    return failures, successes
 
 
-def test_enforce_with_mismatched_mx_defers_without_connecting(
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_mta_sts_at_delivery(
+    case: Case,
     knot: KnotServer,
     mtasts: MTASTS,
     publish: Callable[..., None],
     policy_server: PolicyServer,
-    plain_peer: tuple[int, _Sink],
     tmp_path: Path,
 ) -> None:
-    domain = "deliver-mismatch.mtasts.test"
-    publish(domain, "v=STSv1; id=1", extra="@ MX 10 smtp\nsmtp A 127.0.0.1")
-    policy_server.serve(domain, ENFORCE.format(d=domain))
-    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
-    port, sink = plain_peer
-    [outcome] = _deliver(knot, mtasts, store, port, domain).values()
-    assert outcome.kind == "temporary" and outcome.status == "4.7.5"
-    assert sink.received == []
-    assert _failures(store, domain) == ["validation-failure"]
-
-
-def test_enforce_without_starttls_is_never_sent_in_clear(
-    knot: KnotServer,
-    mtasts: MTASTS,
-    publish: Callable[..., None],
-    policy_server: PolicyServer,
-    plain_peer: tuple[int, _Sink],
-    tmp_path: Path,
-) -> None:
-    domain = "deliver-nostarttls.mtasts.test"
-    publish(domain, "v=STSv1; id=1", extra="@ MX 10 mail\nmail A 127.0.0.1")
-    policy_server.serve(domain, ENFORCE.format(d=domain))
-    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
-    port, sink = plain_peer
-    [outcome] = _deliver(knot, mtasts, store, port, domain).values()
-    assert outcome.kind == "temporary"
-    assert sink.received == []
-    assert _failures(store, domain) == ["starttls-not-supported"]
-
-
-def test_policy_host_with_bad_certificate_is_recorded_and_mail_flows(
-    knot: KnotServer,
-    mtasts: MTASTS,
-    publish: Callable[..., None],
-    policy_server: PolicyServer,
-    plain_peer: tuple[int, _Sink],
-    tmp_path: Path,
-) -> None:
-    """No valid policy means no MTA-STS (RFC 8461 §3.3): delivered, and reported."""
-    domain = "deliver-webpki.mtasts.test"
-    publish(domain, "v=STSv1; id=1", extra="@ MX 10 mail\nmail A 127.0.0.1")
-    policy_server.serve(domain, ENFORCE.format(d=domain))
-    policy_server.certs[f"mta-sts.{domain}"] = "expired"
-    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
-    port, sink = plain_peer
-    [outcome] = _deliver(knot, mtasts, store, port, domain).values()
-    assert outcome.kind == "delivered"
-    assert len(sink.received) == 1
-    assert _failures(store, domain) == ["sts-webpki-invalid"]
-
-
-def test_testing_mode_delivers_and_reports(
-    knot: KnotServer,
-    mtasts: MTASTS,
-    publish: Callable[..., None],
-    policy_server: PolicyServer,
-    plain_peer: tuple[int, _Sink],
-    tmp_path: Path,
-) -> None:
-    domain = "deliver-testing.mtasts.test"
-    publish(domain, "v=STSv1; id=1", extra="@ MX 10 mail\nmail A 127.0.0.1")
-    policy_server.serve(domain, TESTING.format(d=domain))
-    store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
-    port, sink = plain_peer
-    [outcome] = _deliver(knot, mtasts, store, port, domain).values()
-    assert outcome.kind == "delivered"
-    assert len(sink.received) == 1
-    assert _failures(store, domain) == ["starttls-not-supported"]
+    domain = f"deliver-{case.name}.mtasts.test"
+    main_cf = {} if case.starttls else {"smtpd_tls_security_level": "none"}
+    with PostfixPeer([domain], hostname=f"{case.mx}.{domain}", main_cf=main_cf) as peer:
+        publish(domain, "v=STSv1; id=1", extra=f"@ MX 10 {case.mx}\n{case.mx} A 127.0.0.1")
+        policy_server.serve(domain, case.policy.format(d=domain))
+        policy_server.certs[f"mta-sts.{domain}"] = case.policy_cert
+        store = TLSReportStore(tmp_path / "tlsrpt.sqlite")
+        outbound = OutboundConfig(
+            mx_port=peer.smtp_port, ca_file=peer.ca_cert if case.trust_mx_ca else None
+        )
+        deliverer = Deliverer(
+            hostname="out.roost.test",
+            resolver=DNSResolver([knot.nameserver], timeout=5),
+            outbound=outbound,
+            policies=MTASTSPolicySource(mtasts, store),
+            reporter=StoreReporter(store),
+        )
+        rcpt = f"b@{domain}"
+        outcomes = asyncio.run(deliverer.deliver("q1", "a@roost.test", domain, [rcpt], MESSAGE))
+        assert outcomes[rcpt].kind == ("delivered" if case.delivered else "temporary")
+        if case.delivered:
+            (received,) = peer.wait_for(rcpt)
+            if case.starttls:
+                assert b"with ESMTPS" in received
+        else:
+            assert peer.count() == 0  # deferred: nothing, not even in clear text
+        assert _report(store, domain) == (list(case.failures), case.successes)

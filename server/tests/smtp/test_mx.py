@@ -99,6 +99,8 @@ def test_starttls_offered_and_used(roost: RoostProcess) -> None:
         context.verify_mode = ssl.CERT_NONE
         client.starttls(context=context)
         client.ehlo("client.sender.test")
+        assert not client.has_extn("auth")  # AUTH belongs to submission, never to the MX
+        assert client.docmd("AUTH", "PLAIN AGFAYgBj")[0] == 504
         client.sendmail(
             "news@sender.test", ["bob@example.test"], message("news@sender.test", "bob", "tls")
         )

@@ -65,7 +65,11 @@ class RoostSMTP(SMTP):
             auth_required=auth_required,
             # On 465 the whole connection is TLS already, which aiosmtpd cannot see.
             auth_require_tls=not implicit_tls,
-            auth_exclude_mechanism=["CRAM-MD5"],
+            # The MX offers no AUTH at all (RFC 6409 §3.1 keeps submission apart); submission
+            # offers only the mechanisms its handler implements off the event loop.
+            auth_exclude_mechanism=["CRAM-MD5"]
+            if auth_required
+            else ["CRAM-MD5", "LOGIN", "PLAIN"],
         )
         self.implicit_tls = implicit_tls
         self.limits = limits
@@ -160,6 +164,8 @@ class RoostSMTP(SMTP):
 
 
 def extensions(responses: list[str]) -> list[str]:
-    """EHLO keywords aiosmtpd leaves out although it supports them."""
-    last = responses[-1]
-    return [*responses[:-1], "250-ENHANCEDSTATUSCODES", "250-PIPELINING", last]
+    """EHLO keywords aiosmtpd leaves out although it supports them, and no empty AUTH line
+    (aiosmtpd writes one where no mechanism is offered)."""
+    *head, last = responses
+    offered = [line for line in head if line.strip() != "250-AUTH"]
+    return [*offered, "250-ENHANCEDSTATUSCODES", "250-PIPELINING", last]

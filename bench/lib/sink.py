@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.postfix import SMTPSink
+from tests.smtpsink import SMTPSink
 
 _COUNTER = re.compile(rb"mesg=(\d+)")
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.I | re.M)

@@ -59,12 +59,18 @@ import ssl
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from email.parser import BytesHeaderParser
 from pathlib import Path
 from types import TracebackType
 
+from tests.procs import (
+    comm,
+    free_ports,
+    group_alive,
+    group_members,
+    process_alive,
+)
 from tests.sbin import SBIN_PATH, find_program
 from tests.testca import TestCA
 
@@ -91,7 +97,7 @@ class PostfixNotInstalledError(RuntimeError):
     """Postfix (or saslpasswd2) is missing; the message says how to get it."""
 
 
-def _tool(name: str) -> str:
+def postfix_program(name: str) -> str:
     return find_program(
         name,
         PostfixNotInstalledError,
@@ -105,49 +111,11 @@ def _tool(name: str) -> str:
 
 def require_postfix(*, sasl: bool = False) -> None:
     """Raise :class:`PostfixNotInstalledError` unless postfix (and saslpasswd2) are installed."""
-    _tool("postfix")
-    _tool("postconf")
-    _tool("smtp-sink")
+    postfix_program("postfix")
+    postfix_program("postconf")
+    postfix_program("smtp-sink")
     if sasl:
-        _tool("saslpasswd2")
-
-
-def free_port(address: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``address`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
-
-
-def _free_ports(address: str, count: int) -> list[int]:
-    """``count`` distinct free ports (all held open together while choosing)."""
-    socks: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            socks.append(sock)
-            sock.bind((address, 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def _wait_listening(address: str, port: int, deadline: float, alive: object = None) -> None:
-    """Poll until something accepts TCP connections on address:port."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(1.0)
-            try:
-                sock.connect((address, port))
-                return
-            except OSError:
-                pass
-        if callable(alive) and not alive():
-            raise RuntimeError(f"process died before listening on {address}:{port}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"nothing listening on {address}:{port}")
-        time.sleep(0.02)
+        postfix_program("saslpasswd2")
 
 
 # --------------------------------------------------------------------------- TLS
@@ -276,10 +244,10 @@ class PostfixPeer:
         """Write the configuration, start the master and wait until every port answers."""
         if os.geteuid() != 0:
             raise PermissionError("a private Postfix instance must be started as root")
-        postfix = _tool("postfix")
-        _tool("postconf")
+        postfix = postfix_program("postfix")
+        postfix_program("postconf")
         if self.sasl_users:
-            _tool("saslpasswd2")
+            postfix_program("saslpasswd2")
         began = time.monotonic()
         self._tmp = tempfile.TemporaryDirectory(prefix="roost-postfix-")
         try:
@@ -328,12 +296,12 @@ class PostfixPeer:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not _group_alive(pid):
+            if not group_alive(pid):
                 return
             time.sleep(0.02)
         with contextlib.suppress(Exception):
             subprocess.run(
-                [_tool("postfix"), "-c", str(self.config_dir), "abort"],
+                [postfix_program("postfix"), "-c", str(self.config_dir), "abort"],
                 capture_output=True,
                 timeout=10,
                 env=self._env(),
@@ -341,7 +309,7 @@ class PostfixPeer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while _group_alive(pid) and time.monotonic() < deadline:
+        while group_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.02)
 
     def _is_our_master(self, pid: int) -> bool:
@@ -353,13 +321,13 @@ class PostfixPeer:
 
     def running(self) -> bool:
         """Whether the master process is alive."""
-        return self.master_pid is not None and _process_alive(self.master_pid)
+        return self.master_pid is not None and process_alive(self.master_pid)
 
     def processes(self) -> list[int]:
         """Pids of the master and every process in its process group (its daemons)."""
         if self.master_pid is None:
             return []
-        return _group_members(self.master_pid)
+        return group_members(self.master_pid)
 
     def ports(self) -> list[int]:
         """Every port this instance listens on."""
@@ -478,11 +446,11 @@ class PostfixPeer:
         """Make the master re-read its configuration and wait until the old smtpds are gone."""
         if self.master_pid is None:
             raise RuntimeError("not running")
-        old = [pid for pid in self.processes() if _comm(pid) == "smtpd"]
+        old = [pid for pid in self.processes() if comm(pid) == "smtpd"]
         reloads = self.log().count("reload -- version")
         os.kill(self.master_pid, signal.SIGHUP)
         deadline = time.monotonic() + timeout
-        while self.log().count("reload -- version") <= reloads or any(map(_process_alive, old)):
+        while self.log().count("reload -- version") <= reloads or any(map(process_alive, old)):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"reload did not finish:\n{self.log(tail=20)}")
             time.sleep(0.02)
@@ -490,7 +458,7 @@ class PostfixPeer:
     def postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``postfix -c DIR ARGS`` (e.g. ``flush``, ``reload``) for this instance."""
         result = subprocess.run(
-            [_tool("postfix"), "-c", str(self.config_dir), *args],
+            [postfix_program("postfix"), "-c", str(self.config_dir), *args],
             capture_output=True,
             text=True,
             timeout=30,
@@ -503,7 +471,7 @@ class PostfixPeer:
     def postconf(self, *args: str) -> str:
         """``postconf -c DIR ARGS`` for this instance, e.g. ``postconf("-n")``."""
         return subprocess.run(
-            [_tool("postconf"), "-c", str(self.config_dir), *args],
+            [postfix_program("postconf"), "-c", str(self.config_dir), *args],
             capture_output=True,
             text=True,
             timeout=30,
@@ -554,7 +522,7 @@ class PostfixPeer:
         os.chown(key, 0, postfix_user.pw_gid)
 
         wanted_smtp, wanted_sub, wanted_smtps = self._ports_wanted
-        spare = iter(_free_ports(self.address, 3))
+        spare = iter(free_ports(self.address, 3))
         self.smtp_port = wanted_smtp or next(spare)
         if self.sasl_users:
             self.submission_port = wanted_sub or next(spare)
@@ -618,7 +586,16 @@ class PostfixPeer:
             if "\n" in password or "\n" in user:
                 raise ValueError("SASL user names and passwords must be one line")
             result = subprocess.run(
-                [_tool("saslpasswd2"), "-f", str(db), "-c", "-p", "-u", self.hostname, user],
+                [
+                    postfix_program("saslpasswd2"),
+                    "-f",
+                    str(db),
+                    "-c",
+                    "-p",
+                    "-u",
+                    self.hostname,
+                    user,
+                ],
                 input=password,
                 capture_output=True,
                 text=True,
@@ -834,267 +811,3 @@ def _backdate(path: Path) -> None:
     """
     past = time.time() - 10
     os.utime(path, (past, past))
-
-
-def _process_alive(pid: int) -> bool:
-    """True unless ``pid`` is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-    except OSError:
-        return False
-    state = stat.rsplit(b")", 1)[-1].split()[0]
-    return state not in (b"Z", b"X")
-
-
-def _open_files(pid: int) -> set[str]:
-    """Paths of the regular files process ``pid`` has open (empty if it cannot be read)."""
-    out: set[str] = set()
-    with contextlib.suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):
-                out.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
-    return out
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as handle:
-            return handle.read().strip()
-    except OSError:
-        return ""
-
-
-def _group_members(pgid: int) -> list[int]:
-    members: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[-1].split()
-        except OSError:
-            continue
-        # fields: state ppid pgrp ...
-        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            members.append(int(entry))
-    return members
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return bool(_group_members(pgid))
-
-
-# --------------------------------------------------------------------------- smtp-sink
-
-
-@dataclass(frozen=True)
-class SinkMessage:
-    """One transaction that smtp-sink captured."""
-
-    helo: str | None
-    mail_from: str  # the MAIL FROM arguments as sent, e.g. "<a@b.test> SIZE=123"
-    rcpt_to: list[str]  # each RCPT TO argument as sent, e.g. "<c@d.test>"
-    data: bytes  # the message as received (LF line endings), without smtp-sink's headers
-    raw: bytes  # the whole dump file
-
-
-def _parse_sink_dump(raw: bytes) -> SinkMessage:
-    helo: str | None = None
-    mail_from = ""
-    rcpts: list[str] = []
-    lines = raw.split(b"\n")
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        name, _, value = line.partition(b": ")
-        text = value.decode("utf-8", "replace")
-        if name == b"X-Helo-Args":
-            helo = text
-        elif name == b"X-Mail-Args":
-            mail_from = text
-        elif name == b"X-Rcpt-Args":
-            rcpts.append(text)
-        elif name == b"Received":
-            # smtp-sink's Received: header has exactly three lines; the message follows.
-            index += 2
-            break
-    data = b"\n".join(lines[index:])
-    if data.endswith(b"\n\n"):
-        data = data[:-1]  # the dump format adds one empty line after the message
-    return SinkMessage(helo=helo, mail_from=mail_from, rcpt_to=rcpts, data=data, raw=raw)
-
-
-class SMTPSink:
-    """Postfix's ``smtp-sink`` on loopback, capturing each transaction to a file.
-
-    Fault injection (each a list of SMTP command names such as ``"RCPT"``, ``"DATA"``, ``"."``
-    — ``"."`` is the end of the message — or ``"CONNECT"``, ``"EHLO"``, ``"MAIL"``):
-    ``hard_reject`` → 5xx (``-f``; reply text ``hard_reply``, ``-B``), ``soft_reject`` → 4xx
-    (``-r``; ``soft_reply``, ``-b``), ``disconnect`` → hang up without a reply (``-q``),
-    ``reply_421`` → 421 and hang up (``-Q``). ``args`` passes any other smtp-sink options
-    (e.g. ``["-w", "2"]`` to delay the DATA reply). Note that smtp-sink rejects *every*
-    instance of a command: it is for "this server always says no", not per recipient
-    (use :class:`PostfixPeer` ``reject`` for that).
-    """
-
-    def __init__(
-        self,
-        *,
-        address: str = "127.0.0.1",
-        port: int | None = None,
-        hostname: str = "sink.test",
-        hard_reject: Sequence[str] = (),
-        soft_reject: Sequence[str] = (),
-        disconnect: Sequence[str] = (),
-        reply_421: Sequence[str] = (),
-        hard_reply: str | None = None,
-        soft_reply: str | None = None,
-        args: Sequence[str] = (),
-        backlog: int = 256,
-        start_timeout: float = 15.0,
-    ) -> None:
-        self.address = address
-        self.port = port or 0
-        self.hostname = hostname
-        self._options: list[str] = ["-4", "-h", hostname]
-        for flag, commands in (
-            ("-f", hard_reject),
-            ("-r", soft_reject),
-            ("-q", disconnect),
-            ("-Q", reply_421),
-        ):
-            if commands:
-                self._options += [flag, ",".join(commands)]
-        if hard_reply:
-            self._options += ["-B", hard_reply]
-        if soft_reply:
-            self._options += ["-b", soft_reply]
-        self._options += list(args)
-        self._backlog = backlog
-        self._start_timeout = start_timeout
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.root = Path()
-        self.dump_dir = Path()
-        self.log_path = Path()
-
-    def __enter__(self) -> SMTPSink:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def start(self) -> None:
-        sink = _tool("smtp-sink")
-        self._tmp = tempfile.TemporaryDirectory(prefix="roost-smtp-sink-")
-        self.root = Path(self._tmp.name)
-        self.root.chmod(0o755)
-        self.dump_dir = self.root / "dump"
-        self.dump_dir.mkdir()
-        self.log_path = self.root / "smtp-sink.log"
-        command = [sink, *self._options, "-d", f"{self.dump_dir}/"]
-        if os.geteuid() == 0:
-            user = pwd.getpwnam("postfix")
-            os.chown(self.dump_dir, user.pw_uid, user.pw_gid)
-            command += ["-u", "postfix"]
-        if not self.port:
-            self.port = free_port(self.address)
-        command += [f"inet:{self.address}:{self.port}", str(self._backlog)]
-        with self.log_path.open("wb") as log:
-            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            _wait_listening(
-                self.address,
-                self.port,
-                time.monotonic() + self._start_timeout,
-                lambda: self._proc is not None and self._proc.poll() is None,
-            )
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait(timeout=5)
-            self._proc = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def _files(self) -> list[Path]:
-        """Dump files of finished transactions, oldest first.
-
-        smtp-sink creates the file when a transaction starts and keeps it open until it ends;
-        a file still open is in progress, and one that does not end with the empty line the
-        dump format adds after the message was cut off (the client hung up in DATA).
-        """
-        if not self.dump_dir.is_dir():
-            return []
-        busy = _open_files(self.pid) if self.pid is not None else set()
-        files: list[Path] = []
-        for path in self.dump_dir.rglob("*"):
-            if not path.is_file() or str(path) in busy:
-                continue
-            with contextlib.suppress(OSError), path.open("rb") as handle:
-                handle.seek(max(0, path.stat().st_size - 2))
-                if handle.read() == b"\n\n":
-                    files.append(path)
-        files.sort(key=lambda p: (p.stat().st_mtime_ns, p.name))
-        return files
-
-    @property
-    def count(self) -> int:
-        """How many transactions got as far as the end of DATA (whatever the reply to it)."""
-        return len(self._files())
-
-    def messages(self) -> list[SinkMessage]:
-        """Every finished transaction, oldest first."""
-        out: list[SinkMessage] = []
-        for path in self._files():
-            with contextlib.suppress(FileNotFoundError):
-                out.append(_parse_sink_dump(path.read_bytes()))
-        return out
-
-    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[SinkMessage]:
-        """Poll until at least ``count`` transactions were captured; returns them all."""
-        deadline = time.monotonic() + timeout
-        while self.count < count:
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"smtp-sink: {self.count} of {count} messages after {timeout}s\n{self.log()}"
-                )
-            time.sleep(0.05)
-        return self.messages()

@@ -12,8 +12,9 @@ import pytest
 
 from tests.knot import KnotServer
 from tests.outbound.test_direct import PASSWORD, queue_text, submit, wait_until
-from tests.postfix import PostfixPeer, SMTPSink
+from tests.postfix import PostfixPeer
 from tests.roostproc import RoostProcess, roost_dev
+from tests.smtpsink import SMTPSink
 
 RELAY_PASSWORD = "relay secret 42"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.peer.conftest import SASL_USERS
-from tests.postfix import PostfixPeer, SMTPSink
+from tests.postfix import PostfixPeer
+from tests.smtpsink import SMTPSink
 
 
 def _message(subject: str, to: list[str], sender: str = "sender@client.test") -> EmailMessage:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.postfix import SMTPSink
+from tests.smtpsink import SMTPSink
 
 
 def test_sink_captures_envelope_and_message() -> None:

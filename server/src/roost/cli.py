@@ -177,7 +177,8 @@ def read_password() -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from roost.serve import run
+    from roost.serve import ListenError, run
+    from roost.tlsconfig import TLSError
 
     config = load_config(args)
     logging.basicConfig(
@@ -187,7 +188,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     # aiosmtpd logs raw protocol lines (and DATA at debug): keep message content out of logs.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    run(config)
+    try:
+        run(config)
+    except (ListenError, TLSError) as exc:
+        raise CommandError(str(exc)) from None
     return 0
 
 

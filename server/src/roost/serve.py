@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -41,6 +42,10 @@ class BoundSocket:
     sock: socket.socket
 
 
+class ListenError(Exception):
+    pass
+
+
 def bind_all(config: Config) -> list[BoundSocket]:
     bound: list[BoundSocket] = []
     try:
@@ -50,7 +55,13 @@ def bind_all(config: Config) -> list[BoundSocket]:
     except OSError as exc:
         for entry in bound:
             entry.sock.close()
-        raise OSError(exc.errno, f"cannot listen on {endpoint} ({kind}): {exc.strerror}") from None
+        if isinstance(exc, PermissionError):
+            hint = "start roost as root (it drops privileges after binding) or use a port > 1023"
+        elif exc.errno == errno.EADDRINUSE:
+            hint = f"another server listens there; stop it or change listeners.{kind}"
+        else:
+            hint = f"check listeners.{kind} in the config"
+        raise ListenError(f"cannot listen on {endpoint} ({kind}): {exc.strerror}; {hint}") from None
     return bound
 
 

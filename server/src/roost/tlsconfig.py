@@ -22,12 +22,13 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
     """TLS 1.2+ only (RFC 8996 retired 1.0/1.1; RFC 8314 §4.1 for submission)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for name, path in (("tls.cert", cert), ("tls.key", key)):
+        if not path.is_file():
+            raise TLSError(f"{name}: {path} does not exist; fix the path in the config")
     try:
         context.load_cert_chain(cert, key)
-    except FileNotFoundError as exc:
-        raise TLSError(
-            f"TLS file {exc.filename} not found: fix tls.cert / tls.key in the config"
-        ) from None
+    except PermissionError:
+        raise TLSError(f"cannot read {cert} or {key}: roost serve reads them as root") from None
     except ssl.SSLError as exc:
         raise TLSError(
             f"cannot load TLS certificate {cert} with key {key}: {exc.reason}; "

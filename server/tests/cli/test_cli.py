@@ -132,3 +132,23 @@ def test_init_refuses_to_overwrite(dev: RoostProcess) -> None:
     assert result.returncode == 1
     assert "exists already" in result.stderr
     assert dev.cli("config", "check").returncode == 0
+
+
+def test_serve_names_a_missing_certificate(dev: RoostProcess) -> None:
+    cert = dev.directory / "tls" / "cert.pem"
+    cert.rename(cert.with_suffix(".moved"))
+    result = dev.cli("serve", check=False)
+    assert result.returncode == 1
+    assert f"tls.cert: {cert} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_names_a_busy_port_and_the_key_to_change(dev: RoostProcess) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", dev.port("submission")))
+        squatter.listen()
+        result = dev.cli("serve", check=False)
+    assert result.returncode == 1
+    assert "Address already in use" in result.stderr
+    assert "change listeners.submission" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -192,6 +192,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         run(config)
     except (ListenError, TLSError) as exc:
         raise CommandError(str(exc)) from None
+    except PermissionError as exc:
+        raise CommandError(
+            f"{exc.filename}: permission denied for user {config.run_as_user}; the state "
+            f"directory must belong to it: chown -R {config.run_as_user} {config.state_dir}"
+        ) from None
     return 0
 
 

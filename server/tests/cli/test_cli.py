@@ -152,3 +152,14 @@ def test_serve_names_a_busy_port_and_the_key_to_change(dev: RoostProcess) -> Non
     assert "Address already in use" in result.stderr
     assert "change listeners.submission" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_explains_a_state_dir_the_service_user_cannot_write(dev: RoostProcess) -> None:
+    """The suite runs as root (make test), so the server drops to nobody."""
+    state = dev.directory / "state"
+    for path in (state, *state.rglob("*")):
+        os.chown(path, 0, 0)
+    result = dev.cli("serve", check=False)
+    assert result.returncode == 1
+    assert f"chown -R nobody {state}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -101,3 +101,14 @@ def test_orphan_files_from_a_crash_are_swept(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     assert not orphan.exists()
     assert spool.message_bytes("KEPT") == b"kept"
+
+
+def test_next_due_leaves_out_recipients_in_flight(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.enqueue("Q1", "a@example.test", ["x@remote.test"], b"m")
+    spool.enqueue("Q2", "a@example.test", ["y@remote.test"], b"m")
+    first, second = (m.recipients[0] for m in spool.all())
+    spool.deferred([second.row], "later", next_attempt=5e12)
+    assert spool.next_due() == first.next_attempt
+    assert spool.next_due(exclude={first.row}) == 5e12
+    assert spool.next_due(exclude={first.row, second.row}) is None

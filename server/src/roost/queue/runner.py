@@ -78,8 +78,13 @@ class QueueRunner:
                 task.cancel()
 
     async def _sleep(self) -> None:
-        next_due = await asyncio.to_thread(self.spool.next_due)
-        delay = IDLE_POLL if next_due is None else max(0.05, next_due - self.clock())
+        # Recipients in flight are due but taken; counting them would wake this loop
+        # every few milliseconds for as long as a slow delivery lasts.
+        next_due = await asyncio.to_thread(self.spool.next_due, set(self._inflight))
+        # Still due after a dispatch round means held back by a concurrency limit: the
+        # delivery that frees the slot wakes us.
+        now = self.clock()
+        delay = IDLE_POLL if next_due is None or next_due <= now else next_due - now
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), min(delay, IDLE_POLL))
 

@@ -144,9 +144,14 @@ class Spool(Database):
             rows = conn.execute(_SELECT + f" {where} ORDER BY m.created, r.id", args).fetchall()
         return _group(rows)
 
-    def next_due(self) -> float | None:
+    def next_due(self, exclude: Iterable[int] = ()) -> float | None:
+        """When the next recipient not in `exclude` (those in flight) falls due."""
+        skip = list(exclude)
         with self._read() as conn:
-            row = conn.execute("SELECT MIN(next_attempt) FROM recipients").fetchone()
+            row = conn.execute(
+                f"SELECT MIN(next_attempt) FROM recipients WHERE id NOT IN ({_marks(skip)})",
+                skip,
+            ).fetchone()
         return row[0] if row and row[0] is not None else None
 
     def done(self, rows: Iterable[int]) -> None:

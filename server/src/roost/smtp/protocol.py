@@ -126,7 +126,9 @@ class RoostSMTP(SMTP):
             self._greeted = True
         elif not self._in_ehlo:
             status = with_enhanced_code(status)
-        await super().push(status)
+        # Replies may quote what the client sent; bytes that were not UTF-8 come back as "?"
+        # rather than failing the whole session.
+        await super().push(status.encode("utf-8", "replace"))
 
     async def smtp_EHLO(self, hostname: str) -> None:
         self._in_ehlo = True

@@ -45,6 +45,10 @@ def normalize_domain(domain: str) -> str:
 def split_address(address: str) -> tuple[str, str]:
     """Local part and normalised domain; raises InvalidAddress unless exactly one `@`."""
     text = address.strip()
+    try:
+        text.encode("utf-8")  # SMTP hands over undecodable bytes as lone surrogates
+    except UnicodeEncodeError:
+        raise InvalidAddress(f"{address!r} is not valid UTF-8 (RFC 6531 §3.3)") from None
     if text.count("@") != 1:
         raise InvalidAddress(f"{address!r} must contain exactly one @, as in user@example.org")
     local, domain = text.split("@")

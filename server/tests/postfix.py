@@ -62,9 +62,9 @@ import time
 from collections.abc import Iterable, Mapping
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from types import TracebackType
 
 from tests.procs import (
+    StartStop,
     comm,
     free_ports,
     group_alive,
@@ -162,7 +162,7 @@ def _reply(reply: str) -> str:
     return reply
 
 
-class PostfixPeer:
+class PostfixPeer(StartStop):
     """A private Postfix on 127.0.0.1: an MX for ``domains`` and, with ``sasl_users``, a smarthost.
 
     Ports (chosen free when not given): :attr:`smtp_port` is plain SMTP with STARTTLS offered
@@ -227,18 +227,6 @@ class PostfixPeer:
         self.startup_seconds = 0.0
 
     # ---------------------------------------------------------------- life cycle
-
-    def __enter__(self) -> PostfixPeer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Write the configuration, start the master and wait until every port answers."""

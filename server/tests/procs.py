@@ -4,10 +4,13 @@ never by name."""
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import socket
 import time
+from types import TracebackType
+from typing import Self
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -101,3 +104,25 @@ def group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     return bool(group_members(pgid))
+
+
+class StartStop(abc.ABC):
+    """`with Peer(...) as peer:` for test peers that have start() and stop()."""
+
+    @abc.abstractmethod
+    def start(self) -> None: ...
+
+    @abc.abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

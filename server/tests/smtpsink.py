@@ -11,10 +11,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from tests.postfix import postfix_program
-from tests.procs import free_port, open_files, wait_listening
+from tests.procs import StartStop, free_port, open_files, wait_listening
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def _parse_sink_dump(raw: bytes) -> SinkMessage:
     return SinkMessage(helo=helo, mail_from=mail_from, rcpt_to=rcpts, data=data, raw=raw)
 
 
-class SMTPSink:
+class SMTPSink(StartStop):
     """Postfix's ``smtp-sink`` on loopback, capturing each transaction to a file.
 
     Fault injection (each a list of SMTP command names such as ``"RCPT"``, ``"DATA"``, ``"."``
@@ -108,18 +107,6 @@ class SMTPSink:
         self.root = Path()
         self.dump_dir = Path()
         self.log_path = Path()
-
-    def __enter__(self) -> SMTPSink:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def pid(self) -> int | None:

@@ -186,8 +186,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # aiosmtpd logs raw protocol lines (and DATA at debug): keep message content out of logs.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         run(config)
     except (ListenError, TLSError) as exc:

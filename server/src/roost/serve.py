@@ -24,9 +24,11 @@ from roost.imap.unavailable import UnavailableIMAP
 from roost.maintenance import housekeeping
 from roost.privileges import drop_to
 from roost.services import Services, inbound_checks, password_verifier
+from roost.smtp.auth import Authenticator
 from roost.smtp.limits import AuthThrottle, ConnectionLimiter
 from roost.smtp.mx import MXHandler
-from roost.smtp.protocol import ProtocolLimits, RoostSMTP
+from roost.smtp.protocol import Endpoint as SMTPEndpoint
+from roost.smtp.protocol import ProtocolLimits, SMTPProtocol
 from roost.smtp.submission import SubmissionHandler
 from roost.tlsconfig import server_context
 
@@ -104,23 +106,44 @@ async def listen(
     throttle = AuthThrottle(
         limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
     )
+    authenticator = Authenticator(password_verifier(services.store), throttle)
     mx = MXHandler(services.smtp, checks)
-    submission = SubmissionHandler(services.smtp, password_verifier(services.store), throttle)
+    submission = SubmissionHandler(services.smtp)
 
-    def smtp_factory(handler: object, **options: bool) -> Callable[[], RoostSMTP]:
-        return lambda: RoostSMTP(
-            handler,
-            hostname=config.hostname,
-            limits=protocol_limits,
-            connections=connections,
-            tls_context=tls,
-            **options,
-        )
+    def smtp_factory(endpoint: SMTPEndpoint) -> Callable[[], SMTPProtocol]:
+        return lambda: SMTPProtocol(endpoint)
 
+    common = {
+        "hostname": config.hostname,
+        "limits": protocol_limits,
+        "connections": connections,
+    }
     factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
-        "smtp": (smtp_factory(mx), None),
-        "submission": (smtp_factory(submission, require_starttls=True, auth_required=True), None),
-        "submissions": (smtp_factory(submission, implicit_tls=True, auth_required=True), tls),
+        "smtp": (smtp_factory(SMTPEndpoint(handler=mx, tls_context=tls, **common)), None),
+        "submission": (
+            smtp_factory(
+                SMTPEndpoint(
+                    handler=submission,
+                    tls_context=tls,
+                    require_starttls=True,
+                    authenticator=authenticator,
+                    **common,
+                )
+            ),
+            None,
+        ),
+        "submissions": (
+            smtp_factory(
+                SMTPEndpoint(
+                    handler=submission,
+                    tls_context=None,
+                    implicit_tls=True,
+                    authenticator=authenticator,
+                    **common,
+                )
+            ),
+            tls,
+        ),
         "imap": (UnavailableIMAP, None),
         "imaps": (UnavailableIMAP, tls),
     }

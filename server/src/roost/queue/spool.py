@@ -110,7 +110,8 @@ class Spool(Database):
         path = new_message_path(self.root / "messages")
         write_durably(path, message)
         now = time.time()
-        with self._write() as conn:
+
+        def index(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO messages (id, sender, path, size, created) VALUES (?, ?, ?, ?, ?)",
                 (queue_id, sender, str(path.relative_to(self.root)), len(message), now),
@@ -120,6 +121,12 @@ class Spool(Database):
                 "VALUES (?, ?, ?, ?)",
                 [(queue_id, rcpt, domain_of(rcpt), now) for rcpt in recipients],
             )
+
+        try:
+            self._grouped_write(index)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
 
     def message_bytes(self, queue_id: str) -> bytes:
         with self._read() as conn:

@@ -1,1 +1,1 @@
-"""SMTP endpoints: the MX on port 25 and submission on 587/465, on top of aiosmtpd."""
+"""SMTP endpoints: the MX on port 25 and submission on 587/465."""

@@ -88,7 +88,8 @@ def new_queue_id() -> str:
 
 
 def normalize_line_endings(message: bytes) -> bytes:
-    """aiosmtpd keeps CRLF as sent; a stray bare LF must not desynchronise DKIM canonicalisation."""
+    """DATA keeps line ends as sent; a stray bare LF must not desynchronise DKIM
+    canonicalisation."""
     if b"\n" not in message.replace(b"\r\n", b""):
         return message
     return re.sub(rb"\r?\n", b"\r\n", message)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from aiosmtpd.smtp import SMTP, Session
-
 from roost.addresses import domain_of
 from roost.authresults import strip_forged
 from roost.checks.pool import CheckCrashedError, CheckError, InboundChecks
 from roost.smtp.context import SMTPContext
-from roost.smtp.handler import BaseHandler, client_ip, reply_boundary
+from roost.smtp.envelope import Envelope, Session
+from roost.smtp.handler import RECIPIENT_OK, SENDER_OK, BaseHandler, reply_boundary
 from roost.smtp.headers import count_received, new_queue_id, normalize_line_endings, received
-from roost.smtp.protocol import RoostEnvelope, RoostSMTP
 from roost.smtp.replies import SMTPError
 
 log = logging.getLogger("roost.smtp.mx")
@@ -30,48 +28,31 @@ class MXHandler(BaseHandler):
         super().__init__(context)
         self.checks = checks
 
-    @reply_boundary
-    async def handle_MAIL(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: RoostEnvelope,
-        address: str,
-        options: list[str],
-    ) -> str:
-        return self.accept_sender(envelope, address, options)
+    async def mail(self, session: Session, envelope: Envelope, address: str) -> str:
+        return SENDER_OK
 
     @reply_boundary
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: RoostEnvelope,
-        address: str,
-        options: list[str],
-    ) -> str:
-        if not await self.is_local_domain(domain_of(address)):
-            raise SMTPError(550, "5.7.1", "Relaying denied", f"{address} from {client_ip(session)}")
+    async def rcpt(self, session: Session, envelope: Envelope, address: str) -> str:
+        if not self.is_local_domain(domain_of(address)):
+            raise SMTPError(550, "5.7.1", "Relaying denied", f"{address} from {session.peer_ip}")
         self.check_recipient_limit(envelope)
-        await self.resolve_local(envelope, address)
-        return self.accept_recipient(envelope, address, options)
+        self.resolve_local(envelope, address)
+        return RECIPIENT_OK
 
     @reply_boundary
-    async def handle_DATA(
-        self, server: RoostSMTP, session: Session, envelope: RoostEnvelope
-    ) -> str:
+    async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
         context = self.context
-        message = normalize_line_endings(envelope.original_content or b"")
+        message = normalize_line_endings(content)
         if count_received(message) > MAX_HOPS:
             raise SMTPError(554, "5.4.6", "Too many hops (mail loop?)")
         message = strip_forged(message, context.hostname)
-        sender = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
-        ip = client_ip(session)
+        sender = envelope.mail_from or ""
+        ip = session.peer_ip
         try:
             verdict = await self.checks.evaluate(
                 message,
                 client_ip=ip,
-                helo=session.host_name or "",
+                helo=session.helo or "",
                 mail_from=sender or "",
                 authserv_id=context.hostname,
                 reject_action=context.dmarc.reject_action,
@@ -93,11 +74,11 @@ class MXHandler(BaseHandler):
                 f"{queue_id} from {ip}: {verdict.reason}",
             )
         trace = received(
-            helo=session.host_name or "",
+            helo=session.helo or "",
             client_ip=ip,
             hostname=context.hostname,
-            protocol="ESMTPS" if server.tls_active else "ESMTP",
-            tls=server.tls_version(),
+            protocol=session.protocol,
+            tls=session.tls,
             queue_id=queue_id,
             recipient=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,
         )

@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiosmtpd.smtp import Session
-
 from roost.addresses import domain_of
 from roost.dkim.sign import sign
-from roost.smtp.auth import SASLMechanisms, Verifier, authenticated_user
-from roost.smtp.context import SMTPContext
-from roost.smtp.handler import BaseHandler, client_ip, reply_boundary
+from roost.smtp.envelope import Envelope, Session
+from roost.smtp.handler import RECIPIENT_OK, SENDER_OK, BaseHandler, reply_boundary
 from roost.smtp.headers import (
     from_addresses,
     missing_origin_headers,
@@ -25,67 +22,44 @@ from roost.smtp.headers import (
     parsed_headers,
     received,
 )
-from roost.smtp.limits import AuthThrottle
-from roost.smtp.protocol import RoostEnvelope, RoostSMTP
 from roost.smtp.replies import SMTPError
 
 log = logging.getLogger("roost.smtp.submission")
 
 
-class SubmissionHandler(BaseHandler, SASLMechanisms):
-    def __init__(self, context: SMTPContext, verifier: Verifier, throttle: AuthThrottle) -> None:
-        BaseHandler.__init__(self, context)
-        SASLMechanisms.__init__(self, verifier, throttle)
+class SubmissionHandler(BaseHandler):
+    """The protocol has already required TLS and a login before MAIL (see Endpoint)."""
 
-    async def _may_send_as(self, user: str, address: str) -> bool:
-        return await asyncio.to_thread(self.context.store.may_send_as, user, address)
+    def _may_send_as(self, user: str, address: str) -> bool:
+        return self.context.store.may_send_as(user, address)
 
     @reply_boundary
-    async def handle_MAIL(
-        self,
-        server: RoostSMTP,
-        session: Session,
-        envelope: RoostEnvelope,
-        address: str,
-        options: list[str],
-    ) -> str:
-        user = authenticated_user(server)
-        if user is None:
-            raise SMTPError(530, "5.7.0", "Authentication required")
-        if address == "<>" or not await self._may_send_as(user, address):
+    async def mail(self, session: Session, envelope: Envelope, address: str) -> str:
+        user = _user(session)
+        if address == "" or not self._may_send_as(user, address):
             raise SMTPError(553, "5.7.1", f"Sender address <{address}> is not owned by {user}")
-        return self.accept_sender(envelope, address, options)
+        return SENDER_OK
 
     @reply_boundary
-    async def handle_RCPT(
-        self,
-        server: RoostSMTP,
-        session: Session,
-        envelope: RoostEnvelope,
-        address: str,
-        options: list[str],
-    ) -> str:
+    async def rcpt(self, session: Session, envelope: Envelope, address: str) -> str:
         self.check_recipient_limit(envelope)
-        if await self.is_local_domain(domain_of(address)):
-            await self.resolve_local(envelope, address)
+        if self.is_local_domain(domain_of(address)):
+            self.resolve_local(envelope, address)
         else:
             envelope.remote[address] = None
-        return self.accept_recipient(envelope, address, options)
+        return RECIPIENT_OK
 
     @reply_boundary
-    async def handle_DATA(
-        self, server: RoostSMTP, session: Session, envelope: RoostEnvelope
-    ) -> str:
+    async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
         context = self.context
-        user = authenticated_user(server)
-        assert user is not None  # MAIL already required it
-        message = normalize_line_endings(envelope.original_content or b"")
+        user = _user(session)
+        message = normalize_line_endings(content)
         headers = parsed_headers(message)
         senders = from_addresses(headers)
         if senders is None:
             raise SMTPError(550, "5.6.0", "The message needs exactly one valid From header")
         for address in senders:
-            if not await self._may_send_as(user, address):
+            if not self._may_send_as(user, address):
                 raise SMTPError(553, "5.7.1", f"From address <{address}> is not owned by {user}")
         domain = domain_of(senders[0])
         message = missing_origin_headers(headers, domain) + message
@@ -96,11 +70,11 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
             log.warning("no DKIM key for %s: sending unsigned (run `roost dkim keygen`)", domain)
         queue_id = new_queue_id()
         trace = received(
-            helo=session.host_name or "",
-            client_ip=client_ip(session),
+            helo=session.helo or "",
+            client_ip=session.peer_ip,
             hostname=context.hostname,
-            protocol="ESMTPSA",
-            tls=server.tls_version(),
+            protocol=session.protocol,
+            tls=session.tls,
             queue_id=queue_id,
             recipient=None,
         )
@@ -115,3 +89,9 @@ class SubmissionHandler(BaseHandler, SASLMechanisms):
             ",".join(k.selector for k in keys) or "no",
         )
         return f"250 2.0.0 Ok: queued as {queue_id}"
+
+
+def _user(session: Session) -> str:
+    if session.user is None:  # the protocol asks for AUTH before MAIL on this endpoint
+        raise SMTPError(530, "5.7.0", "Authentication required")
+    return session.user

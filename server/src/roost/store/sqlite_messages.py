@@ -140,12 +140,15 @@ class SQLiteMessages(SQLiteBase):
         path = new_message_path(self.messages_dir)
         write_durably(path, message)
         relative = f"{path.parent.name}/{path.name}"
+
+        def index(conn: sqlite3.Connection) -> T:
+            cursor = conn.execute(
+                "INSERT INTO blobs (path, size) VALUES (?, ?)", (relative, len(message))
+            )
+            return place(conn, int(cursor.lastrowid or 0))
+
         try:
-            with self._write() as conn:
-                cursor = conn.execute(
-                    "INSERT INTO blobs (path, size) VALUES (?, ?)", (relative, len(message))
-                )
-                return place(conn, int(cursor.lastrowid or 0))
+            return self._grouped_write(index)
         except BaseException:
             path.unlink(missing_ok=True)
             raise

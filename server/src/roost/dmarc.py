@@ -85,7 +85,8 @@ def from_domains(message: bytes) -> list[str]:
     A message should have exactly one From with one address; when it has more, the
     caller evaluates every domain, so a second From cannot hide the first.
     """
-    head = BytesHeaderParser(policy=compat32).parsebytes(message, headersonly=True)
+    header_block = message.split(b"\r\n\r\n", 1)[0] + b"\r\n"  # the parser need not see the body
+    head = BytesHeaderParser(policy=compat32).parsebytes(header_block, headersonly=True)
     domains: list[str] = []
     for _name, address in getaddresses(head.get_all("From", [])):
         local, at, domain = address.rpartition("@")

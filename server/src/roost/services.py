@@ -25,6 +25,7 @@ from roost.sqlitedb import Database
 from roost.store.addresses import normalize_address
 from roost.store.errors import InvalidAddress
 from roost.store.sqlite import SQLiteStore
+from roost.store.writer import DeliveryWriter
 from roost.tlsrpt import StoreReporter, TLSReportStore
 
 log = logging.getLogger("roost.serve")
@@ -66,6 +67,7 @@ class Services:
         smtp = SMTPContext(
             hostname=config.hostname,
             store=store,
+            writer=DeliveryWriter(store),
             dkim_keys=DKIMKeyStore(config.dkim_dir),
             limits=config.limits,
             dmarc=config.dmarc,
@@ -84,6 +86,7 @@ class Services:
         )
 
     def close(self) -> None:
+        self.smtp.writer.close()  # its last batch still needs the store
         for database in self.databases:
             database.close()
 

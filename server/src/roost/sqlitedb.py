@@ -120,6 +120,19 @@ class Database:
                 self._commit_batch(batch)
         return ticket.outcome()
 
+    def _write_batch(self, works: list[Callable[[sqlite3.Connection], T]]) -> list[T | Exception]:
+        """Several pieces of work in one transaction, as `_grouped_write` would combine them
+        had they come from several threads; each one's result or error, in order."""
+        if not works:
+            return []
+        tickets: list[_Ticket[T]] = [_Ticket(work) for work in works]
+        with self._writer:
+            self._commit_batch(tickets)  # type: ignore[arg-type]
+        for ticket in tickets:
+            if ticket.error is not None and not isinstance(ticket.error, Exception):
+                raise ticket.error  # KeyboardInterrupt and the like are not a message's fault
+        return [t.result if t.error is None else t.error for t in tickets]  # type: ignore[misc]
+
     def _commit_batch(self, batch: list[_Ticket[object]]) -> None:
         try:
             conn = self._conn()

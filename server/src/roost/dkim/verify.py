@@ -18,12 +18,17 @@ asks for:
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import dkim
+import dkim.crypto
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from roost.dns.resolver import DNSNameError, DNSTemporaryError, Resolver
@@ -44,6 +49,43 @@ class DKIMResult:
     algorithm: str
     header_b: str
     reason: str
+
+
+@functools.lru_cache(maxsize=256)
+def _openssl_public_key(modulus: int, exponent: int) -> rsa.RSAPublicKey:
+    return rsa.RSAPublicNumbers(exponent, modulus).public_key()
+
+
+def _rsassa_verify_with_openssl(digest: Any, signature: bytes, public_key: dict[str, int]) -> bool:
+    """dkimpy's RSASSA-PKCS1-v1_5 check, done by OpenSSL.
+
+    dkimpy converts between bytes and integers in Python loops and exponentiates in Python:
+    about a sixth of an inbound message's check time. The answer is the same (a test compares
+    the two on good and tampered signatures); a signature shorter than the modulus is padded,
+    as dkimpy's integer arithmetic implicitly does.
+    """
+    modulus = public_key["modulus"]
+    key = _openssl_public_key(modulus, public_key["publicExponent"])
+    length = (modulus.bit_length() + 7) // 8
+    if len(signature) > length:
+        return False
+    algorithm = {"sha256": hashes.SHA256(), "sha1": hashes.SHA1()}[digest.name]
+    try:
+        key.verify(
+            signature.rjust(length, b"\0"),
+            digest.digest(),
+            padding.PKCS1v15(),
+            utils.Prehashed(algorithm),
+        )
+    except InvalidSignature:
+        return False
+    return True
+
+
+# dkimpy looks both up in its module namespace at call time. Key records repeat (one per
+# sending domain and selector), so their pure-Python ASN.1 parse is done once per record.
+dkim.RSASSA_PKCS1_v1_5_verify = _rsassa_verify_with_openssl
+dkim.parse_public_key = functools.lru_cache(maxsize=256)(dkim.crypto.parse_public_key)
 
 
 class _KeyTempError(Exception):

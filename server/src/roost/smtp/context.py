@@ -9,12 +9,14 @@ from roost.config import DMARCPolicy, Limits
 from roost.dkim.keys import DKIMKeyStore
 from roost.queue.spool import Spool
 from roost.store.sqlite import SQLiteStore
+from roost.store.writer import DeliveryWriter
 
 
 @dataclass(frozen=True)
 class SMTPContext:
     hostname: str
     store: SQLiteStore
+    writer: DeliveryWriter
     dkim_keys: DKIMKeyStore
     limits: Limits
     dmarc: DMARCPolicy

@@ -13,6 +13,7 @@ from roost.smtp.context import SMTPContext
 from roost.smtp.envelope import Envelope
 from roost.smtp.replies import TEMPORARY_FAILURE, SMTPError
 from roost.store.errors import AliasTooDeep, InvalidAddress
+from roost.store.sqlite_messages import Delivery
 
 log = logging.getLogger("roost.smtp")
 P = ParamSpec("P")
@@ -71,11 +72,8 @@ class BaseHandler:
     ) -> None:
         """Store local copies and queue remote ones; both durable before this returns."""
         if envelope.local_users:
-            await asyncio.to_thread(
-                self.context.store.deliver,
-                list(envelope.local_users),
-                message,
-                special_use="\\Junk" if junk else None,
+            await self.context.writer.deliver(
+                Delivery(list(envelope.local_users), message, "\\Junk" if junk else None)
             )
         if envelope.remote:
             await asyncio.to_thread(

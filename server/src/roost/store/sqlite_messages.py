@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from roost.durable import new_message_path, remove_files, write_durably
@@ -73,6 +75,17 @@ def _insert(
     return int(uid)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One message for local users (see `SQLiteMessages.deliver`)."""
+
+    users: Sequence[str]
+    message: bytes
+    special_use: str | None = None
+    flags: Sequence[str] = ()
+    internaldate: datetime | None = None
+
+
 class SQLiteMessages(SQLiteBase):
     def deliver(
         self,
@@ -88,21 +101,49 @@ class SQLiteMessages(SQLiteBase):
         `special_use` picks the user's folder with that RFC 6154 attribute (`\\Junk` for
         DMARC quarantine), else INBOX. Unknown users are refused before anything is written.
         """
-        recipients = list(dict.fromkeys(normalize_address(user) for user in users))
-        stored_flags = encode_flags(normalize_flags(flags))
-        stored_time = to_stored_time(internaldate)
-        with self._read() as conn:
-            for user in recipients:
-                self._user_id(conn, user)
+        (error,) = self.deliver_many(
+            [Delivery(users, message, special_use, tuple(flags), internaldate)]
+        )
+        if error is not None:
+            raise error
+
+    def deliver_many(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        """Each delivery as `deliver` does, succeeding or failing on its own (the error, or
+        None, in order), with one commit (one WAL fsync) for all of them."""
+        errors: list[Exception | None] = [None] * len(deliveries)
+        pending: list[tuple[int, Path, Callable[[sqlite3.Connection], None]]] = []
+        for n, delivery in enumerate(deliveries):
+            try:
+                recipients = list(dict.fromkeys(normalize_address(u) for u in delivery.users))
+                with self._read() as conn:
+                    for user in recipients:
+                        self._user_id(conn, user)
+                if not recipients:
+                    continue
+                path = self._write_file(delivery.message)
+            except Exception as exc:
+                errors[n] = exc
+                continue
+            pending.append((n, path, self._placement(delivery, recipients, path)))
+        outcomes = self._write_batch([work for _, _, work in pending])
+        for (n, path, _), outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                errors[n] = outcome
+                path.unlink(missing_ok=True)
+        return errors
+
+    def _placement(
+        self, delivery: Delivery, recipients: list[str], path: Path
+    ) -> Callable[[sqlite3.Connection], None]:
+        stored_flags = encode_flags(normalize_flags(delivery.flags))
+        stored_time = to_stored_time(delivery.internaldate)
 
         def place(conn: sqlite3.Connection, blob_id: int) -> None:
             for user in recipients:
-                _insert(
-                    conn, self._target(conn, user, special_use), blob_id, stored_flags, stored_time
-                )
+                target = self._target(conn, user, delivery.special_use)
+                _insert(conn, target, blob_id, stored_flags, stored_time)
 
-        if recipients:
-            self._add_blob(message, place)
+        return self._indexing(path, len(delivery.message), place)
 
     def _target(self, conn: sqlite3.Connection, user: str, special_use: str | None) -> int:
         """The user's folder with that RFC 6154 attribute; INBOX if they deleted it."""
@@ -137,21 +178,29 @@ class SQLiteMessages(SQLiteBase):
 
     def _add_blob(self, message: bytes, place: Callable[[sqlite3.Connection, int], T]) -> T:
         """Write the file durably, then commit its index rows; undo the file if that fails."""
-        path = new_message_path(self.messages_dir)
-        write_durably(path, message)
-        relative = f"{path.parent.name}/{path.name}"
-
-        def index(conn: sqlite3.Connection) -> T:
-            cursor = conn.execute(
-                "INSERT INTO blobs (path, size) VALUES (?, ?)", (relative, len(message))
-            )
-            return place(conn, int(cursor.lastrowid or 0))
-
+        path = self._write_file(message)
         try:
-            return self._grouped_write(index)
+            return self._grouped_write(self._indexing(path, len(message), place))
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+
+    def _write_file(self, message: bytes) -> Path:
+        path = new_message_path(self.messages_dir)
+        write_durably(path, message)
+        return path
+
+    def _indexing(
+        self, path: Path, size: int, place: Callable[[sqlite3.Connection, int], T]
+    ) -> Callable[[sqlite3.Connection], T]:
+        """The index rows for a message file: its blob row, then `place` (folder entries)."""
+        relative = f"{path.parent.name}/{path.name}"
+
+        def index(conn: sqlite3.Connection) -> T:
+            cursor = conn.execute("INSERT INTO blobs (path, size) VALUES (?, ?)", (relative, size))
+            return place(conn, int(cursor.lastrowid or 0))
+
+        return index
 
     def messages(self, user: str, mailbox: str) -> list[MessageInfo]:
         """Every message's UID, MODSEQ, flags, INTERNALDATE and size, in UID order."""

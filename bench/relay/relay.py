@@ -345,22 +345,21 @@ def print_table(args: argparse.Namespace, results: Results) -> None:
     ))  # fmt: skip
 
 
-# Where a Roost message's time goes, by the frames that start each stage (see --profile).
+# Where a Roost message's time goes: each stage is a function as py-spy names it (see --profile).
 STAGES = {
-    "event loop thread": "_run_once (asyncio/base_events.py)",
-    "submission: AUTH (Argon2 check)": "_check (roost/smtp/auth.py)",
-    "submission: DATA handler": "handle_DATA (roost/smtp/submission.py)",
+    "event loop": "BaseEventLoop._run_once (asyncio/base_events.py)",
+    "submission: AUTH (Argon2 check)": "Authenticator.authenticate (roost/smtp/auth.py)",
+    "submission: DATA handler": "SubmissionHandler.data (roost/smtp/submission.py)",
     "  DKIM signing (dkim.sign)": "sign (roost/dkim/sign.py)",
-    "  queue write (spool.enqueue)": "enqueue (roost/queue/spool.py)",
-    "    file write + fsyncs": "write_durably (",
-    "    SQLite transaction": "_write (roost/sqlitedb.py)",
-    "queue: scan for due mail (spool.due)": "due (roost/queue/spool.py)",
-    "queue: next_due": "next_due (roost/queue/spool.py)",
-    "queue: read message (message_bytes)": "message_bytes (roost/queue/spool.py)",
+    "  queue write (spool.enqueue)": "Spool.enqueue (roost/queue/spool.py)",
+    "    file write + fsyncs": "write_durably (roost/durable.py)",
+    "    SQLite transaction": "Database._commit_batch (roost/sqlitedb.py)",
+    "queue: scan for due mail (spool.due)": "Spool.due (roost/queue/spool.py)",
+    "queue: next_due": "Spool.next_due (roost/queue/spool.py)",
+    "queue: read message (message_bytes)": "Spool.message_bytes (roost/queue/spool.py)",
     "delivery: SMTP client (transact)": "transact (roost/delivery/client.py)",
-    "delivery: record outcome (spool.done)": "done (roost/queue/spool.py)",
-    "logging": "emit (logging/__init__.py)",
-    "TLS (ssl.py)": "(ssl.py)",
+    "delivery: record outcome (spool.done)": "Spool.done (roost/queue/spool.py)",
+    "logging": "StreamHandler.emit (logging/__init__.py)",
     "worker threads (all asyncio.to_thread work)": "_worker (concurrent/futures/thread.py)",
 }
 

@@ -230,19 +230,20 @@ def print_table(args: argparse.Namespace, results: Results) -> None:
     ))  # fmt: skip
 
 
-# Where a Roost message's time goes, by the frames that start each stage (see --profile).
+# Where a Roost message's time goes: each stage is a function as py-spy names it (see --profile).
 STAGES = {
-    "event loop thread (aiosmtpd protocol, handlers)": "_run_once (asyncio/base_events.py)",
-    "RCPT: recipient look-up": "resolve_local (roost/smtp/handler.py)",
-    "DATA: SPF+DKIM+DMARC (checks.inbound.evaluate)": "evaluate (roost/checks/inbound.py)",
+    "event loop (SMTP sessions, handlers)": "BaseEventLoop._run_once (asyncio/base_events.py)",
+    "  SMTP commands": "SMTPProtocol._command (roost/smtp/protocol.py)",
+    "  RCPT: recipient look-up": "BaseHandler.resolve_local (roost/smtp/handler.py)",
+    "  DATA: MX handler": "MXHandler.data (roost/smtp/mx.py)",
+    "check workers: SPF+DKIM+DMARC": "evaluate (roost/checks/inbound.py)",
     "  SPF (spf.check)": "check (roost/spf.py)",
     "  DKIM (dkim.verify)": "verify (roost/dkim/verify.py)",
     "  DMARC (dmarc.evaluate)": "evaluate (roost/dmarc.py)",
-    "  DNS queries (dnspython resolve)": "resolve (dns/resolver.py)",
-    "DATA: store.deliver": "deliver (roost/store/sqlite_messages.py)",
-    "  message file write + fsyncs": "write_durably (",
-    "  SQLite transaction (BEGIN IMMEDIATE .. COMMIT)": "_write (roost/sqlitedb.py)",
-    "worker threads (all asyncio.to_thread work)": "_worker (concurrent/futures/thread.py)",
+    "  DNS queries (answered from cache or Knot)": "DNSResolver._query (roost/dns/resolver.py)",
+    "store writer thread": "DeliveryWriter._run (roost/store/writer.py)",
+    "  message files written and fsynced": "write_durably (roost/durable.py)",
+    "  index transaction (one per batch)": "Database._commit_batch (roost/sqlitedb.py)",
 }
 
 

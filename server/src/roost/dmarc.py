@@ -20,8 +20,6 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import getaddresses
 from functools import cache
 from typing import Literal
@@ -31,6 +29,7 @@ from publicsuffixlist import PublicSuffixList
 
 from roost.dkim.verify import DKIMResult
 from roost.dns.resolver import DNSNameError, DNSTemporaryError, Resolver
+from roost.rawheaders import fields
 from roost.spf import SPFResult
 
 DMARCResultCode = Literal["pass", "fail", "none", "temperror", "permerror"]
@@ -85,10 +84,11 @@ def from_domains(message: bytes) -> list[str]:
     A message should have exactly one From with one address; when it has more, the
     caller evaluates every domain, so a second From cannot hide the first.
     """
-    header_block = message.split(b"\r\n\r\n", 1)[0] + b"\r\n"  # the parser need not see the body
-    head = BytesHeaderParser(policy=compat32).parsebytes(header_block, headersonly=True)
+    values = [
+        value.decode("utf-8", "replace") for name, value in fields(message) if name == b"from"
+    ]
     domains: list[str] = []
-    for _name, address in getaddresses(head.get_all("From", [])):
+    for _name, address in getaddresses(values):
         local, at, domain = address.rpartition("@")
         domain = domain.strip().lower().rstrip(".")
         if at and local and domain and domain not in domains:

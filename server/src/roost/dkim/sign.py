@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 
 from roost.dkim.keys import DKIMKey
+from roost.rawheaders import fields
 
 #: Header fields we sign when present (RFC 6376 §5.4.1 recommends these: the ones
 #: that carry what the reader sees and how the body is interpreted).
@@ -44,17 +45,6 @@ class DKIMSignError(Exception):
     """The message or a key cannot be signed; the message says which and why."""
 
 
-def _header_names(message: bytes) -> list[str]:
-    """Lower-cased names of the message's header fields, in order."""
-    head = message.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    names = []
-    for line in head.splitlines():
-        if line[:1] in (b" ", b"\t") or b":" not in line:
-            continue  # continuation line of a folded field
-        names.append(line.split(b":", 1)[0].strip().decode("ascii", "replace").lower())
-    return names
-
-
 def signed_header_list(message: bytes) -> list[str]:
     """The h= list: each present field we sign, once per instance, plus one more.
 
@@ -62,7 +52,7 @@ def signed_header_list(message: bytes) -> list[str]:
     signature if anyone adds another From, Subject, ... after signing, which is how
     a forged second From would otherwise be shown to the reader.
     """
-    present = _header_names(message)
+    present = [name.decode("ascii", "replace") for name, _ in fields(message)]
     if "from" not in present:
         raise DKIMSignError("cannot DKIM-sign a message without a From header (RFC 6376 §5.4)")
     included = []

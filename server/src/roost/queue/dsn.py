@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from roost.delivery.outcome import Outcome
-from roost.smtp.headers import header_block
+from roost.rawheaders import header_block
 
 Action = Literal["failed", "delayed"]
 

@@ -13,12 +13,7 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import SMTPUTF8
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-def header_block(message: bytes) -> bytes:
-    match = _HEADER_END.search(message)
-    return message[: match.end()] if match else message
+from roost.rawheaders import fields, header_block
 
 
 def parsed_headers(message: bytes) -> EmailMessage:
@@ -42,7 +37,7 @@ def from_addresses(headers: EmailMessage) -> list[str] | None:
 
 
 def count_received(message: bytes) -> int:
-    return len(re.findall(rb"(?im)^received:", header_block(message)))
+    return sum(1 for name, _ in fields(message) if name == b"received")
 
 
 def missing_origin_headers(headers: EmailMessage, domain: str) -> bytes:

@@ -27,7 +27,6 @@ class Envelope:
     users (delivered to the store) and remote addresses (written to the queue)."""
 
     mail_from: str | None = None  # "" is the null reverse-path
-    mail_params: dict[str, str | None] = field(default_factory=dict)
     rcpt_tos: list[str] = field(default_factory=list)
     local_users: dict[str, None] = field(default_factory=dict)
     remote: dict[str, None] = field(default_factory=dict)

@@ -224,7 +224,6 @@ class SMTPProtocol(asyncio.Protocol):
         reply = await self.endpoint.handler.mail(session, envelope, path.address)
         if reply.startswith("2"):
             envelope.mail_from = path.address
-            envelope.mail_params = path.params
         self._reply_or_error(reply)
 
     async def _rcpt(self, argument: str) -> None:
@@ -387,13 +386,13 @@ class SMTPProtocol(asyncio.Protocol):
         self._out.append(line.encode("utf-8", "replace") + b"\r\n")
 
     def _reply_or_error(self, line: str) -> None:
+        self._reply(line)
         if line[:1] in ("4", "5"):
             self._count_error()
-        self._reply(line)
 
     def _error(self, reply: SMTPError) -> None:
-        self._count_error()
         self._reply(str(reply))
+        self._count_error()
 
     def _count_error(self) -> None:
         self._errors += 1

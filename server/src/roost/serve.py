@@ -16,6 +16,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
@@ -27,8 +28,7 @@ from roost.services import Services, inbound_checks, password_verifier
 from roost.smtp.auth import Authenticator
 from roost.smtp.limits import AuthThrottle, ConnectionLimiter
 from roost.smtp.mx import MXHandler
-from roost.smtp.protocol import Endpoint as SMTPEndpoint
-from roost.smtp.protocol import ProtocolLimits, SMTPProtocol
+from roost.smtp.protocol import Handler, ProtocolLimits, SMTPEndpoint, SMTPProtocol
 from roost.smtp.submission import SubmissionHandler
 from roost.tlsconfig import server_context
 
@@ -110,40 +110,22 @@ async def listen(
     mx = MXHandler(services.smtp, checks)
     submission = SubmissionHandler(services.smtp)
 
-    def smtp_factory(endpoint: SMTPEndpoint) -> Callable[[], SMTPProtocol]:
+    def smtp(handler: Handler, **options: Any) -> Callable[[], SMTPProtocol]:
+        endpoint = SMTPEndpoint(
+            hostname=config.hostname,
+            handler=handler,
+            limits=protocol_limits,
+            connections=connections,
+            **options,
+        )
         return lambda: SMTPProtocol(endpoint)
 
-    common = {
-        "hostname": config.hostname,
-        "limits": protocol_limits,
-        "connections": connections,
-    }
+    submit = {"authenticator": authenticator}
     factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
-        "smtp": (smtp_factory(SMTPEndpoint(handler=mx, tls_context=tls, **common)), None),
-        "submission": (
-            smtp_factory(
-                SMTPEndpoint(
-                    handler=submission,
-                    tls_context=tls,
-                    require_starttls=True,
-                    authenticator=authenticator,
-                    **common,
-                )
-            ),
-            None,
-        ),
-        "submissions": (
-            smtp_factory(
-                SMTPEndpoint(
-                    handler=submission,
-                    tls_context=None,
-                    implicit_tls=True,
-                    authenticator=authenticator,
-                    **common,
-                )
-            ),
-            tls,
-        ),
+        "smtp": (smtp(mx, tls_context=tls), None),
+        "submission": (smtp(submission, tls_context=tls, require_starttls=True, **submit), None),
+        # On 465 the listener does the TLS handshake before the session starts.
+        "submissions": (smtp(submission, tls_context=None, **submit), tls),
         "imap": (UnavailableIMAP, None),
         "imaps": (UnavailableIMAP, tls),
     }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
-from base64 import b64decode
+from base64 import b64decode, b64encode
 from collections.abc import Callable
 
 from roost.smtp.limits import AuthThrottle
@@ -20,6 +20,11 @@ Verifier = Callable[[str, str], str | None]
 
 MECHANISMS = ("PLAIN", "LOGIN")
 _INVALID = SMTPError(535, "5.7.8", "Authentication credentials invalid")
+
+
+def challenge(prompt: str) -> str:
+    """A 334 server challenge (RFC 4954 §4): the prompt in base64."""
+    return "334 " + b64encode(prompt.encode()).decode()
 
 
 def decode_response(text: str) -> bytes:

@@ -16,14 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from base64 import b64encode
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from roost.addresses import relay_trick
 from roost.smtp import paths
-from roost.smtp.auth import MECHANISMS, Authenticator, decode_response, plain_credentials
+from roost.smtp.auth import (
+    MECHANISMS,
+    Authenticator,
+    challenge,
+    decode_response,
+    plain_credentials,
+)
 from roost.smtp.envelope import Envelope, Session
 from roost.smtp.limits import ConnectionLimiter
 from roost.smtp.reader import InputClosedError, LineTooLongError, Reader
@@ -55,7 +60,7 @@ class ProtocolLimits:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class SMTPEndpoint:
     """One listener's settings, shared by all its sessions."""
 
     hostname: str
@@ -63,7 +68,6 @@ class Endpoint:
     limits: ProtocolLimits
     connections: ConnectionLimiter
     tls_context: ssl.SSLContext | None  # for STARTTLS; None where TLS is implicit
-    implicit_tls: bool = False
     require_starttls: bool = False
     # Submission: AUTH offered (over TLS only) and required before MAIL. The MX has none.
     authenticator: Authenticator | None = None
@@ -82,7 +86,7 @@ _Command = Callable[["SMTPProtocol", str], Awaitable[None]]
 
 
 class SMTPProtocol(asyncio.Protocol):
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: SMTPEndpoint) -> None:
         self.endpoint = endpoint
         self.session: Session | None = None
         self.envelope = Envelope()
@@ -358,7 +362,7 @@ class SMTPProtocol(asyncio.Protocol):
         if initial:
             return decode_response(initial)
         assert self._reader is not None
-        self._reply("334 " + _b64(prompt))
+        self._reply(challenge(prompt))
         await self._flush()
         self._arm(self.endpoint.limits.command_timeout)
         try:
@@ -433,10 +437,6 @@ def _tls_description(transport: asyncio.BaseTransport) -> str | None:
         return None
     cipher = ssl_object.cipher()
     return f"{ssl_object.version()} {cipher[0]}" if cipher else str(ssl_object.version())
-
-
-def _b64(text: str) -> str:
-    return b64encode(text.encode()).decode()
 
 
 _COMMANDS: dict[str, _Command] = {

@@ -28,7 +28,7 @@ log = logging.getLogger("roost.smtp.submission")
 
 
 class SubmissionHandler(BaseHandler):
-    """The protocol has already required TLS and a login before MAIL (see Endpoint)."""
+    """The protocol has already required TLS and a login before MAIL (see SMTPEndpoint)."""
 
     def _may_send_as(self, user: str, address: str) -> bool:
         return self.context.store.may_send_as(user, address)

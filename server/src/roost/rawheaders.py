@@ -11,8 +11,8 @@ from __future__ import annotations
 def header_block(message: bytes) -> bytes:
     """The header section with the blank line that ends it (the whole message if none)."""
     crlf = message.find(b"\r\n\r\n")
-    lf = message.find(b"\n\n")
-    if lf >= 0 and (crlf < 0 or lf < crlf):
+    lf = message.find(b"\n\n", 0, len(message) if crlf < 0 else crlf)  # a bare-LF blank line first
+    if lf >= 0:
         return message[: lf + 2]
     return message if crlf < 0 else message[: crlf + 4]
 

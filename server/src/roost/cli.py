@@ -321,7 +321,14 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
         print(f"{message.id}  {message.size} bytes  queued {created} UTC  from <{message.sender}>")
         for rcpt in message.recipients:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rcpt.next_attempt))
-            print(f"    <{rcpt.address}>  attempts {rcpt.attempts}  next {when} UTC")
+            if rcpt.held:
+                print(
+                    f"    <{rcpt.address}>  attempts {rcpt.attempts}  HELD: attempts kept failing"
+                    f" inside Roost; `roost queue retry {message.id}` or"
+                    f" `roost queue bounce {message.id}`"
+                )
+            else:
+                print(f"    <{rcpt.address}>  attempts {rcpt.attempts}  next {when} UTC")
             if rcpt.last_error:
                 print(f"        last error: {rcpt.last_error}")
     return 0

@@ -20,7 +20,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from roost.delivery.outcome import Outcome, temporary
+from roost.delivery.outcome import Outcome, permanent, temporary
 
 log = logging.getLogger("roost.delivery")
 
@@ -156,8 +156,14 @@ async def _session(
                     f"{remote} refused authentication: {exc.code} {exc.message}", "4.7.8", remote
                 )
             ) from None
+    unsendable = _needs_smtputf8(client, sender, recipients)
+    if unsendable is not None:
+        bounced = permanent(f"{remote}: {unsendable}", "5.6.7", remote)
+        return Transaction({r: bounced for r in recipients}, tls_version)
+    encoding = "utf-8" if client.supports_extension("smtputf8") else "ascii"
+    options = _mail_options(client, sender, recipients, message)
     try:
-        await client.mail(sender)
+        await client.mail(sender, options=options, encoding=encoding)
     except aiosmtplib.SMTPSenderRefused as exc:
         refused = outcome_of(exc.code, exc.message, remote)
         return Transaction({r: refused for r in recipients}, tls_version)
@@ -165,7 +171,7 @@ async def _session(
     accepted = []
     for recipient in recipients:
         try:
-            await client.rcpt(recipient)
+            await client.rcpt(recipient, encoding=encoding)
             accepted.append(recipient)
         except aiosmtplib.SMTPRecipientRefused as exc:
             outcomes[recipient] = outcome_of(exc.code, exc.message, remote)
@@ -180,6 +186,33 @@ async def _session(
     with contextlib.suppress(aiosmtplib.SMTPException):
         await client.quit()  # the transaction is over either way
     return Transaction(outcomes, tls_version)
+
+
+def _needs_smtputf8(client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str]) -> str | None:
+    """Why the envelope cannot be sent to this peer, if it cannot: a non-ASCII address needs
+    SMTPUTF8 and there is no downgrade for one (RFC 6531 §3.2, RFC 6530 §8)."""
+    if client.supports_extension("smtputf8"):
+        return None
+    for address in (sender, *recipients):
+        if not address.isascii():
+            return f"the address <{address}> needs SMTPUTF8, which the receiving server lacks"
+    return None
+
+
+def _mail_options(
+    client: aiosmtplib.SMTP, sender: str, recipients: Sequence[str], message: bytes
+) -> list[str]:
+    """MAIL parameters the message needs and the peer offers: SMTPUTF8 for UTF-8 addresses or
+    header fields (RFC 6531 §3.4), BODY=8BITMIME for 8-bit content (RFC 6152 §3)."""
+    options = []
+    eight_bit = not message.isascii()
+    if client.supports_extension("smtputf8") and (
+        eight_bit or not sender.isascii() or not all(r.isascii() for r in recipients)
+    ):
+        options.append("SMTPUTF8")
+    if eight_bit and client.supports_extension("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
 
 
 def tls_contexts(ca_file: str | None) -> tuple[ssl.SSLContext, ssl.SSLContext]:

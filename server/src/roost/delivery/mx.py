@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 
 from roost.delivery.outcome import Outcome, permanent, temporary
-from roost.dns.resolver import MX, DNSError, Resolver
+from roost.dns.resolver import MX, DNSError, DNSNameError, Resolver
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ async def mx_hosts(resolver: Resolver, domain: str) -> MXHosts | Outcome:
             resolver.aaaa, domain
         ):
             return MXHosts((domain,))
+    except DNSNameError as exc:
+        return permanent(f"{domain} is not a valid domain name: {exc}", "5.1.2")
     except DNSError as exc:
         return temporary(f"DNS lookup for {domain} failed: {exc}", "4.4.3")
     return permanent(f"{domain} has no MX or address records", "5.1.2")

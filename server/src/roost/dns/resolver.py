@@ -37,7 +37,8 @@ class DNSTemporaryError(DNSError):
 
 
 class DNSNameError(DNSError):
-    """The name cannot be looked up at all (empty or over-long label, RFC 1035 §2.3.4)."""
+    """The name cannot be looked up at all: an empty or over-long label (RFC 1035 §2.3.4),
+    a bad escape (`\\` in a mail domain), a label IDNA refuses."""
 
 
 @dataclass(frozen=True, order=True)
@@ -128,9 +129,11 @@ class DNSResolver:
         self._resolver.timeout = timeout
 
     def _query(self, name: str, rdtype: dns.rdatatype.RdataType) -> list[dns.rdata.Rdata]:
+        if "\\" in name:  # dnspython would read `a\\b` as `ab`: a mail domain has no escapes
+            raise DNSNameError(f"{name!r}: a backslash is not allowed in a domain name")
         try:
             qname = dns.name.from_text(name)
-        except (dns.name.EmptyLabel, dns.name.LabelTooLong, dns.name.NameTooLong) as err:
+        except (dns.exception.DNSException, ValueError) as err:  # empty or long label, bad escape
             raise DNSNameError(f"{name!r}: {err}") from err
         try:
             answer = self._resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=False)

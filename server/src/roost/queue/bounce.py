@@ -10,6 +10,7 @@ from roost.addresses import domain_of
 from roost.queue.dsn import Action, RecipientStatus, build_dsn
 from roost.queue.spool import QueuedMessage, Spool
 from roost.smtp.headers import new_queue_id
+from roost.store.errors import InvalidAddress
 from roost.store.sqlite import SQLiteStore
 
 log = logging.getLogger("roost.queue")
@@ -43,7 +44,11 @@ class Bouncer:
             arrival=message.created,
         )
         if self.store.is_local_domain(domain_of(sender)):
-            users = self.store.resolve(sender).local
+            try:
+                users = self.store.resolve(sender).local
+            except InvalidAddress as exc:
+                log.warning("%s: no %s notice: local sender: %s", message.id, action, exc)
+                return
             if users:
                 self.store.deliver(list(users), dsn)
                 log.info("%s: %s notice delivered locally to %s", message.id, action, sender)

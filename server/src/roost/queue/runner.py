@@ -25,6 +25,9 @@ from roost.queue.spool import QueuedMessage, QueuedRecipient, Spool
 log = logging.getLogger("roost.queue")
 
 IDLE_POLL = 60.0  # upper bound on sleeping, so `roost queue retry` from the CLI is noticed
+# Attempts in a row that may end in an exception of ours before the recipients are held:
+# one crash may be a passing fault (a full disk); three in a row are the message itself.
+HOLD_AFTER_CRASHES = 3
 
 
 class Delivers(Protocol):
@@ -56,6 +59,9 @@ class QueueRunner:
         self._inflight: set[int] = set()
         self._per_domain: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Rows whose crash could not even be recorded (the spool itself failing): kept out of
+        # dispatch until the time given, so a broken database cannot make the runner spin.
+        self._cooling: dict[int, float] = {}
         self._stopping = False
 
     def wake(self) -> None:
@@ -80,16 +86,23 @@ class QueueRunner:
     async def _sleep(self) -> None:
         # Recipients in flight are due but taken; counting them would wake this loop
         # every few milliseconds for as long as a slow delivery lasts.
-        next_due = await asyncio.to_thread(self.spool.next_due, set(self._inflight))
+        next_due = await asyncio.to_thread(self.spool.next_due, self._taken())
         # Still due after a dispatch round means held back by a concurrency limit: the
         # delivery that frees the slot wakes us.
         now = self.clock()
         delay = IDLE_POLL if next_due is None or next_due <= now else next_due - now
+        if self._cooling:
+            delay = min(delay, max(0.0, min(self._cooling.values()) - now))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), min(delay, IDLE_POLL))
 
+    def _taken(self) -> set[int]:
+        now = self.clock()
+        self._cooling = {row: until for row, until in self._cooling.items() if until > now}
+        return self._inflight | set(self._cooling)
+
     async def _dispatch(self) -> None:
-        due = await asyncio.to_thread(self.spool.due, self.clock(), self._inflight)
+        due = await asyncio.to_thread(self.spool.due, self.clock(), self._taken())
         for message in due:
             by_domain: dict[str, list[QueuedRecipient]] = {}
             for recipient in message.recipients:
@@ -114,8 +127,6 @@ class QueueRunner:
             self._tasks.discard(done)
             self._inflight -= rows
             self._per_domain[domain] -= 1
-            if not done.cancelled() and done.exception() is not None:
-                log.error("delivery of %s to %s crashed: %r", message.id, domain, done.exception())
             self._wake.set()  # a slot is free
 
         task.add_done_callback(finished)
@@ -123,12 +134,46 @@ class QueueRunner:
     async def _attempt(
         self, message: QueuedMessage, domain: str, recipients: list[QueuedRecipient]
     ) -> None:
-        original = await asyncio.to_thread(self.spool.message_bytes, message.id)
-        addresses = [r.address for r in recipients]
-        outcomes = await self.deliverer.deliver(
-            message.id, message.sender, domain, addresses, original
-        )
-        await asyncio.to_thread(self._record, message, recipients, outcomes, original)
+        try:
+            original = await asyncio.to_thread(self.spool.message_bytes, message.id)
+            addresses = [r.address for r in recipients]
+            outcomes = await self.deliverer.deliver(
+                message.id, message.sender, domain, addresses, original
+            )
+            await asyncio.to_thread(self._record, message, recipients, outcomes, original)
+        except Exception as exc:  # any failure is a temporary one, never a loop
+            await self._crashed(message, domain, recipients, exc)
+
+    async def _crashed(
+        self,
+        message: QueuedMessage,
+        domain: str,
+        recipients: list[QueuedRecipient],
+        exc: Exception,
+    ) -> None:
+        """Count the attempt as a temporary failure with back-off; after HOLD_AFTER_CRASHES
+        in a row, hold the recipients (listed by `roost queue list`) and log it once, with
+        the traceback."""
+        rows = [r.row for r in recipients]
+        delay = retry_delay(self.config.retry_schedule, max(r.attempts for r in recipients) + 1)
+        error = f"internal error during delivery: {exc!r}"
+        try:
+            held = await asyncio.to_thread(
+                self.spool.crashed, rows, error, self.clock() + delay, HOLD_AFTER_CRASHES
+            )
+        except Exception:
+            log.exception("%s to %s: cannot record a failed attempt", message.id, domain)
+            self._cooling.update((row, self.clock() + delay) for row in rows)
+            return
+        if held:
+            log.error(
+                "%s to %s held after %d failed attempts; see `roost queue list`, then "
+                "`roost queue retry %s` or `roost queue bounce %s`",
+                message.id, domain, HOLD_AFTER_CRASHES, message.id, message.id,
+                exc_info=exc,
+            )  # fmt: skip
+        else:
+            log.warning("%s to %s: attempt failed, next in %gs: %r", message.id, domain, delay, exc)
 
     def _record(
         self,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roost.addresses import domain_of
+from roost.delivery.outcome import printable
 from roost.durable import (
     ensure_dir,
     new_message_path,
@@ -43,7 +44,9 @@ CREATE TABLE IF NOT EXISTS recipients (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt REAL NOT NULL,
     last_error TEXT NOT NULL DEFAULT '',
-    warned INTEGER NOT NULL DEFAULT 0
+    warned INTEGER NOT NULL DEFAULT 0,
+    crashes INTEGER NOT NULL DEFAULT 0,
+    held INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients (next_attempt);
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message_id);
@@ -51,10 +54,16 @@ CREATE INDEX IF NOT EXISTS recipients_message ON recipients (message_id);
 
 
 ORPHAN_GRACE_SECONDS = 3600.0  # spares a file another process is about to commit
+# Columns added after the first release, with their definitions, for databases made before.
+_ADDED_COLUMNS = {
+    "crashes": "INTEGER NOT NULL DEFAULT 0",
+    "held": "INTEGER NOT NULL DEFAULT 0",
+}
 
 _SELECT = (
     "SELECT r.id, r.address, r.domain, r.attempts, r.next_attempt, r.last_error, r.warned, "
-    "m.id, m.sender, m.size, m.created FROM recipients r JOIN messages m ON m.id = r.message_id"
+    "r.held, m.id, m.sender, m.size, m.created "
+    "FROM recipients r JOIN messages m ON m.id = r.message_id"
 )
 
 
@@ -71,6 +80,7 @@ class QueuedRecipient:
     next_attempt: float
     last_error: str
     warned: bool
+    held: bool = False  # set aside after attempts crashed repeatedly; `roost queue retry` frees
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,10 @@ class QueuedMessage:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(recipients)")}
+    for name, definition in _ADDED_COLUMNS.items():
+        if name not in present:
+            conn.execute(f"ALTER TABLE recipients ADD COLUMN {name} {definition}")
 
 
 class Spool(Database):
@@ -140,7 +154,8 @@ class Spool(Database):
         skip = set(exclude)
         with self._read() as conn:
             rows = conn.execute(
-                _SELECT + " WHERE r.next_attempt <= ? ORDER BY m.created, r.id", (now,)
+                _SELECT + " WHERE r.next_attempt <= ? AND r.held = 0 ORDER BY m.created, r.id",
+                (now,),
             ).fetchall()
         return _group(row for row in rows if row[0] not in skip)
 
@@ -156,7 +171,8 @@ class Spool(Database):
         skip = list(exclude)
         with self._read() as conn:
             row = conn.execute(
-                f"SELECT MIN(next_attempt) FROM recipients WHERE id NOT IN ({_marks(skip)})",
+                "SELECT MIN(next_attempt) FROM recipients "
+                f"WHERE held = 0 AND id NOT IN ({_marks(skip)})",
                 skip,
             ).fetchone()
         return row[0] if row and row[0] is not None else None
@@ -179,13 +195,30 @@ class Spool(Database):
         remove_files(self.root, files)
 
     def deferred(self, rows: Iterable[int], error: str, next_attempt: float) -> None:
+        """A temporary failure: count the attempt, keep the reason, schedule the next try."""
         rows = list(rows)
         with self._write() as conn:
             conn.execute(
-                f"UPDATE recipients SET attempts = attempts + 1, last_error = ?, "
+                f"UPDATE recipients SET attempts = attempts + 1, last_error = ?, crashes = 0, "
                 f"next_attempt = ? WHERE id IN ({_marks(rows)})",
-                [error, next_attempt, *rows],
+                [printable(error), next_attempt, *rows],
             )
+
+    def crashed(
+        self, rows: Iterable[int], error: str, next_attempt: float, hold_after: int
+    ) -> bool:
+        """An attempt that ended in an exception of ours: a temporary failure like any other,
+        except that after `hold_after` in a row the recipients are held (set aside) rather
+        than retried. True when this call held them."""
+        rows = list(rows)
+        with self._write() as conn:
+            held = conn.execute(
+                f"UPDATE recipients SET attempts = attempts + 1, crashes = crashes + 1, "
+                f"last_error = ?, next_attempt = ?, held = (crashes + 1 >= ?) "
+                f"WHERE id IN ({_marks(rows)}) RETURNING held",
+                [printable(error), next_attempt, hold_after, *rows],
+            ).fetchall()
+        return any(h for (h,) in held)
 
     def warned(self, rows: Iterable[int]) -> None:
         rows = list(rows)
@@ -196,12 +229,10 @@ class Spool(Database):
         """Make recipients due now (all, or one message's); returns how many."""
         with self._write() as conn:
             if queue_id is None:
-                cursor = conn.execute("UPDATE recipients SET next_attempt = 0")
+                cursor = conn.execute(_RETRY)
             else:
                 self._require(conn, queue_id)
-                cursor = conn.execute(
-                    "UPDATE recipients SET next_attempt = 0 WHERE message_id = ?", (queue_id,)
-                )
+                cursor = conn.execute(_RETRY + " WHERE message_id = ?", (queue_id,))
         return cursor.rowcount
 
     def drop(self, queue_id: str) -> None:
@@ -231,6 +262,9 @@ class Spool(Database):
         return files
 
 
+_RETRY = "UPDATE recipients SET next_attempt = 0, held = 0, crashes = 0"
+
+
 def _marks(rows: Sequence[object]) -> str:
     return ", ".join("?" * len(rows))
 
@@ -238,8 +272,8 @@ def _marks(rows: Sequence[object]) -> str:
 def _group(rows: Iterable[tuple]) -> list[QueuedMessage]:  # type: ignore[type-arg]
     messages: dict[str, tuple[tuple, list[QueuedRecipient]]] = {}  # type: ignore[type-arg]
     for row in rows:
-        recipient = QueuedRecipient(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
-        messages.setdefault(row[7], (row[7:], []))[1].append(recipient)
+        recipient = QueuedRecipient(*row[:6], bool(row[6]), bool(row[7]))
+        messages.setdefault(row[8], (row[8:], []))[1].append(recipient)
     return [
         QueuedMessage(head[0], head[1], head[2], head[3], tuple(recipients))
         for head, recipients in messages.values()

@@ -20,17 +20,20 @@ def header_block(message: bytes) -> bytes:
 def fields(message: bytes) -> list[tuple[bytes, bytes]]:
     """(lower-cased name, value) of each header field in order, continuation lines joined
     without their line breaks (unfolding, RFC 5322 §2.2.3). Lines that are neither a field
-    nor a continuation are skipped."""
-    found: list[tuple[bytes, bytes]] = []
+    nor a continuation are skipped.
+
+    Linear in the size of the header block: a field's pieces are joined once at the end, since
+    a field folded over 80,000 lines, re-concatenated at each one, took a CPU for 20 seconds.
+    """
+    found: list[tuple[bytes, list[bytes]]] = []
     for line in header_block(message).splitlines():
         if not line:
             break
         if line[:1] in (b" ", b"\t"):
             if found:
-                name, value = found[-1]
-                found[-1] = (name, value + line)
+                found[-1][1].append(line)
             continue
         name, colon, value = line.partition(b":")
         if colon:
-            found.append((name.strip().lower(), value))
-    return found
+            found.append((name.strip().lower(), [value]))
+    return [(name, b"".join(parts)) for name, parts in found]

@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from roost.checks.inbound import InboundVerdict, evaluate
 from roost.dns.resolver import DNSResolver, Resolver
+from roost.offloop import sized
 
 log = logging.getLogger("roost.checks.pool")
 
@@ -142,7 +143,8 @@ class CheckPool:
         future: asyncio.Future[InboundVerdict] = asyncio.get_running_loop().create_future()
         worker.pending[request_id] = future
         try:
-            _write_frame(worker.writer, (request_id, message, kwargs))
+            frame = await sized(len(message), _frame, (request_id, message, kwargs))
+            worker.writer.writelines(frame)
             try:
                 await worker.writer.drain()
             except ConnectionError as err:
@@ -262,9 +264,10 @@ class CheckPool:
             return
 
 
-def _write_frame(writer: asyncio.StreamWriter, value: object) -> None:
+def _frame(value: object) -> tuple[bytes, bytes]:
+    """Length prefix and pickle, apart: joining them would copy the message once more."""
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(_HEADER.pack(len(body)) + body)
+    return _HEADER.pack(len(body)), body
 
 
 async def _reap(process: BaseProcess) -> None:

@@ -20,7 +20,6 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import getaddresses
 from functools import cache
 from typing import Literal
 
@@ -29,7 +28,6 @@ from publicsuffixlist import PublicSuffixList
 
 from roost.dkim.verify import DKIMResult
 from roost.dns.resolver import DNSNameError, DNSTemporaryError, Resolver
-from roost.rawheaders import fields
 from roost.spf import SPFResult
 
 DMARCResultCode = Literal["pass", "fail", "none", "temperror", "permerror"]
@@ -76,24 +74,6 @@ def aligned(from_domain: str, auth_domain: str, strict: bool) -> bool:
     if strict:
         return a == b
     return organizational_domain(a) == organizational_domain(b)
-
-
-def from_domains(message: bytes) -> list[str]:
-    """The distinct domains of the RFC5322.From addresses, in order (RFC 7489 §6.6.1).
-
-    A message should have exactly one From with one address; when it has more, the
-    caller evaluates every domain, so a second From cannot hide the first.
-    """
-    values = [
-        value.decode("utf-8", "replace") for name, value in fields(message) if name == b"from"
-    ]
-    domains: list[str] = []
-    for _name, address in getaddresses(values):
-        local, at, domain = address.rpartition("@")
-        domain = domain.strip().lower().rstrip(".")
-        if at and local and domain and domain not in domains:
-            domains.append(domain)
-    return domains
 
 
 def _dmarc_records(resolver: Resolver, domain: str) -> list[str]:

@@ -145,14 +145,3 @@ def test_aligned_temperror_gives_no_verdict() -> None:
     assert (got.result, got.policy) == ("temperror", "none")
     unaligned = dkim_result("temperror", "example.net")
     assert dmarc.evaluate("example.com", spf_result(), [unaligned], REJECT).result == "fail"
-
-
-def test_from_domains() -> None:
-    msg = (
-        b"From: Alice <alice@Example.COM>, bob@example.net\r\n"
-        b"From: carol@example.com\r\n"
-        b"Subject: x\r\n\r\nFrom: mallory@evil.example\r\n"
-    )
-    assert dmarc.from_domains(msg) == ["example.com", "example.net"]
-    assert dmarc.from_domains(b"Subject: no from\r\n\r\nbody\r\n") == []
-    assert dmarc.from_domains(b"From: undisclosed\r\n\r\n") == []

@@ -23,6 +23,10 @@ def run(msg: bytes, resolver: FakeResolver = ZONE, **kw: str) -> checks.InboundV
     return checks.evaluate(msg, authserv_id="mx.roost.test", resolver=resolver, **args)
 
 
+def with_from(field: str) -> bytes:
+    return message().replace(b"From: Alice <alice@example.com>", b"From: " + field.encode())
+
+
 def test_spf_aligned_pass_accepts() -> None:
     verdict = run(message(), client_ip="192.0.2.1")
     assert verdict.action == "accept"
@@ -37,17 +41,33 @@ def test_reject_action(reject_action: str, expected: str) -> None:
     assert run(message(), reject_action=reject_action).action == expected
 
 
-def test_strictest_from_domain_wins() -> None:
-    msg = message("a@example.net", extra_headers="From: b@example.com\r\n")
+@pytest.mark.parametrize(
+    "from_field",
+    [
+        "a@example.net\r\nFrom: b@example.com",  # a second From field
+        "a@example.net, b@example.com",  # two domains in one
+        '"PayPal" <service@example.com> x',  # the DMARC bypass: unparseable
+        "undisclosed",
+    ],
+)
+def test_from_without_exactly_one_domain_gets_the_reject_action(from_field: str) -> None:
+    """RFC 7489 §6.6.1: no domain's policy can be applied, so the strictest action is."""
+    msg = with_from(from_field)
     verdict = run(msg, quarantine_action="accept")
     assert verdict.action == "reject"
-    assert b"header.from=example.net" in verdict.header
-    assert b"header.from=example.com" in verdict.header
+    assert b"dmarc=permerror" in verdict.header
+    assert run(msg, reject_action="junk").action == "junk"  # the operator's policy decides
 
 
-def test_no_from_is_dmarc_permerror_but_accepted() -> None:
+def test_trailing_comma_still_meets_the_domain_policy() -> None:
+    verdict = run(with_from('"PayPal" <service@example.com>,'))
+    assert verdict.action == "reject"
+    assert b"dmarc=fail" in verdict.header and b"header.from=example.com" in verdict.header
+
+
+def test_no_from_field_is_rejected() -> None:
     verdict = run(b"Subject: no from\r\n\r\nbody\r\n")
-    assert verdict.action == "accept"
+    assert verdict.action == "reject"
     assert b"dmarc=permerror" in verdict.header
 
 

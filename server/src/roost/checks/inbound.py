@@ -12,9 +12,9 @@ from typing import Literal
 
 from roost import authresults, dkim, dmarc, spf
 from roost.dns.resolver import Resolver
+from roost.fromheader import FromError, author_domain
 
 Action = Literal["accept", "junk", "reject"]
-_SEVERITY: dict[Action, int] = {"accept": 0, "junk": 1, "reject": 2}
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,21 @@ def evaluate(
 ) -> InboundVerdict:
     """Check one message; ``mail_from`` is "" for the null reverse-path.
 
-    DMARC is evaluated for every RFC5322.From domain and the strictest action wins,
-    so adding a second From cannot dodge the first one's policy.
+    A From field that does not name exactly one author domain gets `reject_action`: no
+    domain's policy can be applied to it, and accepting it is how a spoofed From with a
+    trailing comma once passed a p=reject domain (RFC 7489 §6.6.1).
     """
     spf_result = spf.check(client_ip=client_ip, helo=helo, mail_from=mail_from, resolver=resolver)
     dkim_results = dkim.verify(message, resolver)
-    domains = dmarc.from_domains(message)
-    if domains:
-        dmarc_results = [dmarc.evaluate(d, spf_result, dkim_results, resolver) for d in domains]
+    try:
+        domain = author_domain(message)
+    except FromError as err:
+        dmarc_result = dmarc.DMARCResult("permerror", "", "reject", None, f"From: {err}")
+        action: Action = reject_action
     else:
-        # RFC 7489 §6.6.1: no From domain, nothing DMARC can evaluate.
-        dmarc_results = [dmarc.DMARCResult("permerror", "", "none", None, "no From domain")]
-    action: Action = max(
-        (_action(r, reject_action, quarantine_action) for r in dmarc_results),
-        key=_SEVERITY.__getitem__,
-    )
+        dmarc_result = dmarc.evaluate(domain, spf_result, dkim_results, resolver)
+        action = _action(dmarc_result, reject_action, quarantine_action)
+    dmarc_results = [dmarc_result]
     reason = "; ".join(
         [
             f"spf={spf_result.result} {spf_result.identity}={spf_result.domain}",

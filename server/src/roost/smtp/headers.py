@@ -9,44 +9,21 @@ import functools
 import re
 import secrets
 import time
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.parser import BytesHeaderParser
-from email.policy import SMTPUTF8
 
-from roost.rawheaders import fields, header_block
-
-
-def parsed_headers(message: bytes) -> EmailMessage:
-    """The header block only, parsed once per message (the body is never parsed)."""
-    parsed = BytesHeaderParser(policy=SMTPUTF8).parsebytes(header_block(message))
-    assert isinstance(parsed, EmailMessage)
-    return parsed
-
-
-def from_addresses(headers: EmailMessage) -> list[str] | None:
-    """Addresses in the From header(s); None when the header is missing or unparseable."""
-    values = headers.get_all("From") or []
-    if len(values) != 1:
-        return None  # RFC 5322 §3.6: exactly one From field
-    try:
-        addresses: tuple[Address, ...] = values[0].addresses
-    except (AttributeError, ValueError, IndexError):
-        return None
-    found = [a.addr_spec for a in addresses if a.username and a.domain]
-    return found or None
+from roost.rawheaders import fields
 
 
 def count_received(message: bytes) -> int:
     return sum(1 for name, _ in fields(message) if name == b"received")
 
 
-def missing_origin_headers(headers: EmailMessage, domain: str) -> bytes:
+def missing_origin_headers(message: bytes, domain: str) -> bytes:
     """Message-ID and Date a submission client left out (RFC 6409 §8.2, §8.3)."""
+    names = {name for name, _ in fields(message)}
     added = b""
-    if headers.get("Message-ID") is None:
+    if b"message-id" not in names:
         added += f"Message-ID: <{time.time_ns():x}.{secrets.token_hex(8)}@{domain}>\r\n".encode()
-    if headers.get("Date") is None:
+    if b"date" not in names:
         added += f"Date: {_now()}\r\n".encode()
     return added
 

@@ -15,6 +15,10 @@ class SMTPError(Exception):
         super().__init__(f"{code} {enhanced} {text}")
         self.code = code
         self.enhanced = enhanced
+        # Text may quote the client (an address, a header): a CR or LF in it would end the
+        # reply early and make the rest of it a reply of its own.
+        if not text.isprintable():
+            text = "".join(c if c.isprintable() else "?" for c in text)
         self.text = text
         self.detail = detail
 

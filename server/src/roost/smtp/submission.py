@@ -12,14 +12,14 @@ import logging
 
 from roost.addresses import domain_of
 from roost.dkim.sign import sign
+from roost.fromheader import FromError, author_addresses
+from roost.offloop import sized
 from roost.smtp.envelope import Envelope, Session
 from roost.smtp.handler import RECIPIENT_OK, SENDER_OK, BaseHandler, reply_boundary
 from roost.smtp.headers import (
-    from_addresses,
     missing_origin_headers,
     new_queue_id,
     normalize_line_endings,
-    parsed_headers,
     received,
 )
 from roost.smtp.replies import SMTPError
@@ -53,16 +53,11 @@ class SubmissionHandler(BaseHandler):
     async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
         context = self.context
         user = _user(session)
-        message = normalize_line_endings(content)
-        headers = parsed_headers(message)
-        senders = from_addresses(headers)
-        if senders is None:
-            raise SMTPError(550, "5.6.0", "The message needs exactly one valid From header")
+        message, senders = await sized(len(content), _prepare, content)
         for address in senders:
             if not self._may_send_as(user, address):
                 raise SMTPError(553, "5.7.1", f"From address <{address}> is not owned by {user}")
         domain = domain_of(senders[0])
-        message = missing_origin_headers(headers, domain) + message
         keys = await asyncio.to_thread(context.dkim_keys.current, domain)
         if keys:
             message = await asyncio.to_thread(sign, message, domain, keys)
@@ -89,6 +84,19 @@ class SubmissionHandler(BaseHandler):
             ",".join(k.selector for k in keys) or "no",
         )
         return f"250 2.0.0 Ok: queued as {queue_id}"
+
+
+def _prepare(content: bytes) -> tuple[bytes, list[str]]:
+    """The message with uniform line ends and the Message-ID and Date a client left out, and
+    its From addresses."""
+    message = normalize_line_endings(content)
+    try:
+        senders = author_addresses(message)
+    except FromError as err:
+        raise SMTPError(
+            550, "5.6.0", f"The message needs exactly one valid From field: {err}"
+        ) from None
+    return missing_origin_headers(message, domain_of(senders[0])) + message, senders
 
 
 def _user(session: Session) -> str:

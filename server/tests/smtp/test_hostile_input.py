@@ -1,0 +1,134 @@
+"""Hostile input at a live `roost serve`: a message built to stall the event loop, and From
+fields built to slip past DMARC, each the input that once found the bug."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.roostproc import RoostProcess, roost_dev
+from tests.smtp.test_mx import SENDER_ZONES
+from tests.smtp.test_submission import tls_client
+
+PASSWORD = "hostile input password"
+# 80,000 folded lines (5.8 MB) once held every port of the server for 22.7 s.
+FOLDED = b"Subject: folded\r\n" + (b" " + b"x" * 70 + b"\r\n") * 80_000
+STALL = 5.0  # seconds: far above any honest round trip, far below the stall this test found
+
+
+@pytest.fixture(scope="module")
+def roost(knot, knot_address: str) -> Iterator[RoostProcess]:
+    for name, records in SENDER_ZONES.items():
+        knot.set_zone(name, records)
+    with roost_dev(nameserver=knot_address) as proc:
+        proc.add_user("alice@example.test", PASSWORD)
+        proc.add_user("bob@example.test", PASSWORD)
+        proc.start()
+        yield proc
+        assert proc.stop() == 0
+        assert "Traceback" not in proc.log.read_text()
+
+
+class ControlClient(threading.Thread):
+    """A well-behaved client on the MX, sending NOOP after NOOP; remembers its slowest reply."""
+
+    def __init__(self, roost: RoostProcess) -> None:
+        super().__init__(daemon=True)
+        self.roost = roost
+        self.slowest = 0.0
+        self.replies = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", self.roost.port("smtp"), timeout=60) as client:
+                client.ehlo("control.test")
+                while not self.done.is_set():
+                    start = time.monotonic()
+                    assert client.noop()[0] == 250
+                    self.slowest = max(self.slowest, time.monotonic() - start)
+                    self.replies += 1
+                    time.sleep(0.02)
+        except BaseException as exc:  # reported to the test thread
+            self.error = exc
+
+
+@pytest.fixture
+def control(roost: RoostProcess) -> Iterator[ControlClient]:
+    client = ControlClient(roost)
+    client.start()
+    yield client
+    client.done.set()
+    client.join(timeout=70)
+    assert client.error is None, client.error
+    assert client.replies > 0
+    assert client.slowest < STALL, f"the control client waited {client.slowest:.1f}s"
+
+
+def mx_send(roost: RoostProcess, sender: str, message: bytes) -> tuple[int, bytes]:
+    with smtplib.SMTP("127.0.0.1", roost.port("smtp"), timeout=120) as client:
+        client.ehlo("client.sender.test")
+        client.mail(sender)
+        client.rcpt("bob@example.test")
+        return client.data(message)
+
+
+def test_eighty_thousand_folded_lines_at_the_mx(
+    roost: RoostProcess, control: ControlClient
+) -> None:
+    before = roost.mailbox_counts("bob@example.test")["INBOX"]
+    message = b"From: news@sender.test\r\n" + FOLDED + b"\r\nbody\r\n"
+    assert mx_send(roost, "news@sender.test", message)[0] == 250
+    assert roost.mailbox_counts("bob@example.test")["INBOX"] == before + 1
+
+
+def test_eighty_thousand_folded_lines_at_submission(
+    roost: RoostProcess, control: ControlClient
+) -> None:
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=120) as client:
+        client.starttls(context=tls_client())
+        client.login("alice@example.test", PASSWORD)
+        message = b"From: alice@example.test\r\n" + FOLDED + b"\r\nbody\r\n"
+        client.sendmail("alice@example.test", ["bob@example.test"], message)
+
+
+@pytest.mark.parametrize(
+    "from_field",
+    [
+        '"Bank" <service@strict.test>,',  # read as nothing by DMARC, as the bank by submission
+        "<service@strict.test> x",
+        "service@strict.test, news@sender.test",  # two domains: whose policy?
+        "Bank <service@strict.test>\r\nFrom: news@sender.test",  # two fields
+    ],
+)
+def test_from_not_attributable_to_one_domain_is_refused_at_the_mx(
+    roost: RoostProcess, from_field: str
+) -> None:
+    message = f"From: {from_field}\r\nSubject: pay now\r\n\r\nbody\r\n".encode()
+    code, text = mx_send(roost, "news@sender.test", message)
+    assert (code, text[:5]) == (550, b"5.7.1"), text
+
+
+@pytest.mark.parametrize(
+    ("from_field", "code"),
+    [
+        ('"Alice" <alice@example.test>,', 250),  # the same reading as the MX's
+        ("<alice@example.test> x", 550),
+        ("alice@example.test, bob@example.test", 553),  # bob's address is not alice's
+    ],
+)
+def test_submission_reads_from_as_the_mx_does(
+    roost: RoostProcess, from_field: str, code: int
+) -> None:
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=30) as client:
+        client.starttls(context=tls_client())
+        client.login("alice@example.test", PASSWORD)
+        client.mail("alice@example.test")
+        client.rcpt("bob@example.test")
+        message = f"From: {from_field}\r\nSubject: s\r\n\r\nbody\r\n".encode()
+        assert client.data(message)[0] == code

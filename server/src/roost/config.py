@@ -93,6 +93,9 @@ class ChecksConfig:
     """
 
     workers: int | None = None
+    budget: float = 30.0  # seconds for one message's SPF, DKIM and DMARC together
+    spf_budget: float = 20.0  # seconds for one SPF check's look-ups (RFC 7208 §4.6.4)
+    max_dkim_signatures: int = 5  # verified per message, top first
 
 
 @dataclass(frozen=True)
@@ -353,9 +356,23 @@ class _Reader:
         return DNSConfig(nameservers=servers, timeout=timeout)
 
     def checks(self, top: Mapping[str, Any]) -> ChecksConfig:
-        table = self.table(top, "checks", {"workers"})
+        table = self.table(top, "checks", set(ChecksConfig.__dataclass_fields__))
         workers = self.value(table, "checks.workers", int, None, _check_workers)
-        return ChecksConfig(workers=workers)
+        defaults = ChecksConfig()
+        return ChecksConfig(
+            workers=workers,
+            budget=self.value(table, "checks.budget", float, defaults.budget, _check_positive),
+            spf_budget=self.value(
+                table, "checks.spf_budget", float, defaults.spf_budget, _check_positive
+            ),
+            max_dkim_signatures=self.value(
+                table,
+                "checks.max_dkim_signatures",
+                int,
+                defaults.max_dkim_signatures,
+                _check_positive,
+            ),
+        )
 
     def queue(self, top: Mapping[str, Any]) -> QueueConfig:
         defaults = QueueConfig()

@@ -114,6 +114,6 @@ def inbound_checks(config: Config, resolver: DNSResolver) -> InboundChecks:
     if workers is None:
         workers = default_workers()
     if workers == 0:
-        return InThreadChecks(resolver)
+        return InThreadChecks(resolver, config.checks)
     log.info("running inbound checks in %d worker processes", workers)
-    return CheckPool(workers, config.dns.nameservers, config.dns.timeout)
+    return CheckPool(workers, config.dns.nameservers, config.dns.timeout, config.checks)

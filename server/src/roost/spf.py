@@ -9,12 +9,15 @@ was given.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
 import spf
 
 from roost.dns.resolver import DNSNameError, DNSTemporaryError, Resolver
+
+DEFAULT_BUDGET = 20.0  # seconds for all of one check's look-ups (RFC 7208 §4.6.4)
 
 SPFResultCode = Literal["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"]
 
@@ -38,9 +41,10 @@ class SPFResult:
 class _Query(spf.query):  # type: ignore[misc]  # pyspf has no type hints
     """``spf.query`` whose DNS look-ups go to a :class:`Resolver`."""
 
-    def __init__(self, resolver: Resolver, **kwargs: object) -> None:
+    def __init__(self, resolver: Resolver, deadline: float, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._resolver = resolver
+        self._deadline = deadline
 
     def _fetch(self, name: str, qtype: str) -> list[object]:
         """Answer in the shapes pyspf's own DNS drivers return."""
@@ -93,6 +97,10 @@ class _Query(spf.query):  # type: ignore[misc]  # pyspf has no type hints
         key = (name, qtype)
         if key in self.cache:
             return self.cache[key]
+        if time.monotonic() > self._deadline:
+            # RFC 7208 §4.6.4: a check may be bounded in time (20 s suggested); past it the
+            # answer is temperror, never a verdict built on look-ups not made.
+            raise spf.TempError("SPF look-ups took longer than their time budget")
         try:
             result = self._fetch(name, qtype)
         except DNSTemporaryError as err:
@@ -108,7 +116,14 @@ class _Query(spf.query):  # type: ignore[misc]  # pyspf has no type hints
         return result
 
 
-def check(*, client_ip: str, helo: str, mail_from: str, resolver: Resolver) -> SPFResult:
+def check(
+    *,
+    client_ip: str,
+    helo: str,
+    mail_from: str,
+    resolver: Resolver,
+    budget: float = DEFAULT_BUDGET,
+) -> SPFResult:
     """Run check_host() (RFC 7208 §4) for one SMTP transaction.
 
     With a null reverse-path (``mail_from == ""``) the HELO identity is checked, as
@@ -117,7 +132,8 @@ def check(*, client_ip: str, helo: str, mail_from: str, resolver: Resolver) -> S
     (§4.3).
     """
     # An IPv6 zone index ("fe80::1%eth0") is local to this host, not part of the address.
-    query = _Query(resolver, i=client_ip.split("%", 1)[0], s=mail_from, h=helo)
+    deadline = time.monotonic() + budget
+    query = _Query(resolver, deadline, i=client_ip.split("%", 1)[0], s=mail_from, h=helo)
     result, _code, explanation = query.check()
     identity: Literal["mailfrom", "helo"] = "mailfrom" if mail_from else "helo"
     return SPFResult(

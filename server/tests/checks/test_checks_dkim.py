@@ -103,3 +103,19 @@ def test_hostile_signature_values_do_not_crash(signed: bytes, published: FakeRes
     short_ed25519 = re.sub(pattern, rb"\1AAAA\2", signed, flags=re.DOTALL)
     assert short_ed25519 != signed
     assert [r.result for r in verify(short_ed25519, published)] == ["pass", "neutral"]
+
+
+def test_signatures_beyond_the_cap_are_not_verified(signed: bytes, published: FakeResolver) -> None:
+    resigned = signed
+    for _ in range(3):  # the same two signatures again: eight in all
+        resigned = re.search(rb"(?s)^(DKIM-Signature:.*?)(?=From:)", signed).group(1) + resigned  # type: ignore[union-attr]
+    assert resigned.count(b"DKIM-Signature:") == 8
+    assert [r.result for r in verify(resigned, published, max_signatures=3)] == ["pass"] * 3
+
+
+def test_signatures_after_the_deadline_are_temperror(
+    signed: bytes, published: FakeResolver
+) -> None:
+    results = verify(signed, published, deadline=0.0)
+    assert [(r.result, r.domain) for r in results] == [("temperror", "example.com")] * 2
+    assert "budget" in results[0].reason

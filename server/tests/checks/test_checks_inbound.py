@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from roost import checks
+from roost import checks, spf
 from roost.dns.fake import FakeResolver
 from tests.checks.messages import message
 
@@ -84,3 +84,9 @@ def test_null_sender_checks_helo() -> None:
     verdict = run(message(), resolver=helo_zone, mail_from="", helo="mail.example.com")
     assert b"smtp.helo=mail.example.com" in verdict.header
     assert "spf=fail helo=mail.example.com" in verdict.reason
+
+
+def test_spf_past_its_budget_is_temperror_not_a_verdict() -> None:
+    args = {"client_ip": "192.0.2.99", "helo": "h.example.org", "mail_from": "a@example.com"}
+    assert spf.check(resolver=ZONE, **args).result == "fail"
+    assert spf.check(resolver=ZONE, budget=0.0, **args).result == "temperror"

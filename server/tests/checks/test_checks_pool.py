@@ -14,6 +14,7 @@ import pytest
 
 from roost.checks import InboundVerdict, evaluate
 from roost.checks.pool import CheckPool, WorkerLostError
+from roost.config import ChecksConfig
 from roost.dkim import DKIMKey, sign
 from roost.dns import DNSResolver
 from tests.checks.conftest import BAD_IP, GOOD_IP
@@ -41,7 +42,7 @@ def test_pool_gives_the_same_authentication_results(
     checked = cases(example_keys)
 
     async def through_pool() -> list[InboundVerdict]:
-        pool = CheckPool(2, (knot.nameserver,), 3.0)
+        pool = CheckPool(2, (knot.nameserver,), 3.0, ChecksConfig())
         await pool.start()
         try:
             return await asyncio.gather(
@@ -69,7 +70,7 @@ def black_hole() -> Iterator[socket.socket]:
 
 def test_dead_worker_fails_its_checks_and_is_replaced(black_hole: socket.socket) -> None:
     host, port = black_hole.getsockname()
-    pool = CheckPool(2, (f"{host}:{port}",), 1.0)
+    pool = CheckPool(2, (f"{host}:{port}",), 1.0, ChecksConfig())
     args = {"client_ip": GOOD_IP, "helo": "mail.example.com", "mail_from": "a@example.com"}
 
     async def kill_one_mid_check() -> None:

@@ -7,6 +7,7 @@ and then prepends ``InboundVerdict.header``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +16,7 @@ from roost.dns.resolver import Resolver
 from roost.fromheader import FromError, author_domain
 
 Action = Literal["accept", "junk", "reject"]
+DEFAULT_BUDGET = 30.0  # seconds for all the checks of one message
 
 
 @dataclass(frozen=True)
@@ -51,22 +53,40 @@ def evaluate(
     resolver: Resolver,
     reject_action: Literal["reject", "junk", "accept"] = "reject",
     quarantine_action: Literal["junk", "accept"] = "junk",
+    budget: float = DEFAULT_BUDGET,
+    spf_budget: float = spf.DEFAULT_BUDGET,
+    max_signatures: int = dkim.MAX_SIGNATURES,
 ) -> InboundVerdict:
     """Check one message; ``mail_from`` is "" for the null reverse-path.
 
     A From field that does not name exactly one author domain gets `reject_action`: no
     domain's policy can be applied to it, and accepting it is how a spoofed From with a
     trailing comma once passed a p=reject domain (RFC 7489 §6.6.1).
+
+    The checks together get `budget` seconds: what has not started by then is temperror in
+    Authentication-Results, and DMARC decides with what it has (an aligned pass still
+    passes; an aligned temperror gives no verdict, RFC 7489 §6.6.2).
     """
-    spf_result = spf.check(client_ip=client_ip, helo=helo, mail_from=mail_from, resolver=resolver)
-    dkim_results = dkim.verify(message, resolver)
+    deadline = time.monotonic() + budget
+    spf_result = spf.check(
+        client_ip=client_ip,
+        helo=helo,
+        mail_from=mail_from,
+        resolver=resolver,
+        budget=min(spf_budget, budget),
+    )
+    dkim_results = dkim.verify(message, resolver, max_signatures, deadline)
     try:
         domain = author_domain(message)
     except FromError as err:
         dmarc_result = dmarc.DMARCResult("permerror", "", "reject", None, f"From: {err}")
         action: Action = reject_action
     else:
-        dmarc_result = dmarc.evaluate(domain, spf_result, dkim_results, resolver)
+        if time.monotonic() > deadline:
+            reason = "the message's check time budget was spent"
+            dmarc_result = dmarc.DMARCResult("temperror", domain, "none", None, reason)
+        else:
+            dmarc_result = dmarc.evaluate(domain, spf_result, dkim_results, resolver)
         action = _action(dmarc_result, reject_action, quarantine_action)
     dmarc_results = [dmarc_result]
     reason = "; ".join(

@@ -31,12 +31,14 @@ import struct
 import threading
 import time
 import traceback
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol
 
 from roost.checks.inbound import InboundVerdict, evaluate
+from roost.config import ChecksConfig
 from roost.dns.resolver import DNSResolver, Resolver
 from roost.offloop import sized
 
@@ -66,6 +68,34 @@ class CheckCrashedError(CheckError):
     """The checks raised in the worker; the message carries the worker's traceback."""
 
 
+class CheckTimeoutError(CheckError):
+    """The checks did not answer within their budget and its grace: stuck on CPU or DNS."""
+
+
+# Beyond the checks' own budget, time for the look-ups in flight when it ran out (each
+# bounded by the DNS timeout) before the message gets a 451 instead of a verdict.
+BACKSTOP_GRACE = 15.0
+
+
+async def bounded(config: ChecksConfig, checks: Awaitable[InboundVerdict]) -> InboundVerdict:
+    """The verdict, or CheckTimeoutError once `config.budget` and the grace have passed."""
+    try:
+        return await asyncio.wait_for(checks, config.budget + BACKSTOP_GRACE)
+    except TimeoutError:
+        raise CheckTimeoutError(
+            f"no verdict after {config.budget + BACKSTOP_GRACE:g} s (checks.budget)"
+        ) from None
+
+
+def budget_args(config: ChecksConfig) -> dict[str, Any]:
+    """The limits `evaluate` applies itself, from `[checks]`."""
+    return {
+        "budget": config.budget,
+        "spf_budget": config.spf_budget,
+        "max_signatures": config.max_dkim_signatures,
+    }
+
+
 @dataclass(eq=False)
 class _Worker:
     process: BaseProcess
@@ -90,14 +120,19 @@ class InThreadChecks:
     """The checks in a thread of the server process (`[checks] workers = 0`): no extra
     processes, for small machines where the server's one core is all there is."""
 
-    def __init__(self, resolver: Resolver) -> None:
+    def __init__(self, resolver: Resolver, config: ChecksConfig) -> None:
         self.resolver = resolver
+        self.config = config
 
     async def start(self) -> None:
         pass
 
     async def evaluate(self, message: bytes, **kwargs: Any) -> InboundVerdict:
-        return await asyncio.to_thread(evaluate, message, resolver=self.resolver, **kwargs)
+        kwargs |= budget_args(self.config)
+        return await bounded(
+            self.config,
+            asyncio.to_thread(evaluate, message, resolver=self.resolver, **kwargs),
+        )
 
     async def close(self) -> None:
         pass
@@ -116,11 +151,13 @@ class CheckPool:
         workers: int,
         nameservers: tuple[str, ...] | None,
         timeout: float,
+        config: ChecksConfig,
         threads: int = THREADS_PER_WORKER,
     ) -> None:
         if workers < 1:
             raise ValueError("a check pool needs at least one worker")
         self.size = workers
+        self.config = config
         self._resolver_args = (list(nameservers) if nameservers else None, timeout)
         self._threads = threads
         self._context = multiprocessing.get_context("spawn")
@@ -138,6 +175,7 @@ class CheckPool:
 
         Raises `CheckError` when no verdict can be had now.
         """
+        kwargs |= budget_args(self.config)
         worker = await self._least_busy()
         request_id = next(self._ids)
         future: asyncio.Future[InboundVerdict] = asyncio.get_running_loop().create_future()
@@ -149,7 +187,7 @@ class CheckPool:
                 await worker.writer.drain()
             except ConnectionError as err:
                 raise WorkerLostError(f"check worker {worker.process.pid}: {err}") from err
-            return await future
+            return await bounded(self.config, future)
         finally:
             worker.pending.pop(request_id, None)
 

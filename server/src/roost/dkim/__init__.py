@@ -4,10 +4,11 @@
 import roost.dkim.canonical  # noqa: F401
 from roost.dkim.keys import ALGORITHMS, Algorithm, DKIMKey, DKIMKeyError, DKIMKeyStore, split_txt
 from roost.dkim.sign import DKIMSignError, sign
-from roost.dkim.verify import DKIMResult, verify
+from roost.dkim.verify import MAX_SIGNATURES, DKIMResult, verify
 
 __all__ = [
     "ALGORITHMS",
+    "MAX_SIGNATURES",
     "Algorithm",
     "DKIMKey",
     "DKIMKeyError",

@@ -11,7 +11,7 @@ import logging
 
 from roost.addresses import domain_of
 from roost.authresults import strip_forged
-from roost.checks.pool import CheckCrashedError, CheckError, InboundChecks
+from roost.checks.pool import CheckCrashedError, CheckError, CheckTimeoutError, InboundChecks
 from roost.offloop import sized
 from roost.smtp.context import SMTPContext
 from roost.smtp.envelope import Envelope, Session
@@ -66,7 +66,7 @@ class MXHandler(BaseHandler):
             )
         except CheckError as err:
             # Never accept a message whose checks did not run: the sender retries later.
-            if isinstance(err, CheckCrashedError):
+            if isinstance(err, CheckCrashedError | CheckTimeoutError):
                 log.error("checks failed for a message from %s: %s", ip, err)
             raise SMTPError(
                 451, "4.3.0", "Temporary local problem, please try again later", f"from {ip}: {err}"

@@ -4,6 +4,7 @@ fields built to slip past DMARC, each the input that once found the bug."""
 from __future__ import annotations
 
 import smtplib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,9 +25,11 @@ STALL = 5.0  # seconds: far above any honest round trip, far below the stall thi
 def roost(knot, knot_address: str) -> Iterator[RoostProcess]:
     for name, records in SENDER_ZONES.items():
         knot.set_zone(name, records)
-    with roost_dev(nameserver=knot_address) as proc:
+    with roost_dev(nameserver=knot_address, extra_config="[limits]\nmax_recipients = 20\n") as proc:
         proc.add_user("alice@example.test", PASSWORD)
         proc.add_user("bob@example.test", PASSWORD)
+        proc.cli("domain", "add", "many.test")
+        proc.cli("alias", "add", "@many.test", "bob@example.test")
         proc.start()
         yield proc
         assert proc.stop() == 0
@@ -132,3 +135,42 @@ def test_submission_reads_from_as_the_mx_does(
         client.rcpt("bob@example.test")
         message = f"From: {from_field}\r\nSubject: s\r\n\r\nbody\r\n".encode()
         assert client.data(message)[0] == code
+
+
+def read_all(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_replies_after_data_survive_a_half_close(roost: RoostProcess) -> None:
+    """Exim without TLS: the message, `.` and QUIT in one write, then shutdown(SHUT_WR)."""
+    before = roost.mailbox_counts("bob@example.test")["INBOX"]
+    with socket.create_connection(("127.0.0.1", roost.port("smtp")), timeout=30) as sock:
+        sock.sendall(
+            b"EHLO client.sender.test\r\nMAIL FROM:<news@sender.test>\r\n"
+            b"RCPT TO:<bob@example.test>\r\nDATA\r\n"
+        )
+        time.sleep(0.5)  # the 354 comes before the body, as Exim waits for it
+        sock.sendall(b"From: news@sender.test\r\nSubject: half\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        replies = read_all(sock)
+    assert b"\r\n250 2.0.0 Ok: queued as " in replies and replies.endswith(b"221 2.0.0 Bye\r\n")
+    assert roost.mailbox_counts("bob@example.test")["INBOX"] == before + 1
+
+
+def test_recipients_beyond_the_limit_get_452_and_the_rest_is_delivered(
+    roost: RoostProcess,
+) -> None:
+    """50 recipients, max_recipients = 20: Postfix and Exim send the other 30 later."""
+    recipients = [f"r{n}@many.test" for n in range(50)]
+    before = roost.mailbox_counts("bob@example.test")["INBOX"]
+    with smtplib.SMTP("127.0.0.1", roost.port("smtp"), timeout=30) as client:
+        client.ehlo("client.sender.test")
+        message = b"From: news@sender.test\r\nSubject: fifty\r\n\r\nhi\r\n"
+        refused = client.sendmail("news@sender.test", recipients, message)
+        assert sorted(refused) == sorted(recipients[20:])
+        assert {code for code, _ in refused.values()} == {452}
+        assert client.noop()[0] == 250  # the session goes on
+    assert roost.mailbox_counts("bob@example.test")["INBOX"] == before + 1

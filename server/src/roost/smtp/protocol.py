@@ -120,9 +120,12 @@ class SMTPProtocol(asyncio.Protocol):
             self._reader.feed(data)
 
     def eof_received(self) -> bool:
+        """The client shut its side (Exim sends `.` and QUIT, then does): the commands it sent
+        are still answered, so the transport stays open for writing until the session ends.
+        TLS has no half-close (the return value is ignored there)."""
         if self._reader is not None:
             self._reader.feed_eof()
-        return False
+        return self.session is not None and self.session.tls is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.session is None:
@@ -243,7 +246,12 @@ class SMTPProtocol(asyncio.Protocol):
         reply = await self.endpoint.handler.rcpt(session, envelope, path.address)
         if reply.startswith("2"):
             envelope.rcpt_tos.append(path.address)
-        self._reply_or_error(reply)
+        if reply.startswith("452"):
+            # Too many recipients is the client's cue to send the rest in another transaction
+            # (RFC 5321 §4.5.3.1.10), not a mistake: counting it closed sessions of 50 rcpts.
+            self._reply(reply)
+        else:
+            self._reply_or_error(reply)
 
     async def _data(self, argument: str) -> None:
         session = self._require_transaction_ready()

@@ -28,6 +28,7 @@ def roost(knot, knot_address: str) -> Iterator[RoostProcess]:
     with roost_dev(nameserver=knot_address, extra_config="[limits]\nmax_recipients = 20\n") as proc:
         proc.add_user("alice@example.test", PASSWORD)
         proc.add_user("bob@example.test", PASSWORD)
+        proc.add_user("用户@example.test", PASSWORD)
         proc.cli("domain", "add", "many.test")
         proc.cli("alias", "add", "@many.test", "bob@example.test")
         proc.start()
@@ -174,3 +175,30 @@ def test_recipients_beyond_the_limit_get_452_and_the_rest_is_delivered(
         assert {code for code, _ in refused.values()} == {452}
         assert client.noop()[0] == 250  # the session goes on
     assert roost.mailbox_counts("bob@example.test")["INBOX"] == before + 1
+
+
+def test_utf8_recipient_after_smtputf8_on_mail(roost: RoostProcess) -> None:
+    """RFC 6531 §3.4 puts SMTPUTF8 on MAIL only; Postfix and Exim bounced mail to a UTF-8
+    user when RCPT wanted it too."""
+    with socket.create_connection(("127.0.0.1", roost.port("smtp")), timeout=30) as sock:
+        sock.sendall(
+            "EHLO client.sender.test\r\nMAIL FROM:<news@sender.test> SMTPUTF8\r\n"
+            "RCPT TO:<用户@example.test>\r\nDATA\r\n".encode()
+        )
+        time.sleep(0.5)
+        sock.sendall(b"From: news@sender.test\r\nSubject: utf8\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        replies = read_all(sock)
+    assert b"250 2.1.5" in replies and b"250 2.0.0 Ok: queued" in replies, replies
+    assert b"with UTF8SMTP id " in roost.export("用户@example.test")  # RFC 6531 §4.3
+
+
+@pytest.mark.parametrize(("parameter", "code"), [("AUTH=<>", b"250"), ("SIZE=\u00b2", b"501")])
+def test_mail_parameters_from_the_wild(roost: RoostProcess, parameter: str, code: bytes) -> None:
+    """AUTH= (RFC 4954 §5) from MTAs relaying authenticated mail; a Unicode digit in SIZE
+    once ended the session with a traceback."""
+    with socket.create_connection(("127.0.0.1", roost.port("smtp")), timeout=30) as sock:
+        sock.sendall(f"EHLO x.test\r\nMAIL FROM:<a@sender.test> {parameter}\r\nQUIT\r\n".encode())
+        sock.shutdown(socket.SHUT_WR)
+        replies = read_all(sock).split(b"\r\n")
+    assert replies[-3].startswith(code), replies

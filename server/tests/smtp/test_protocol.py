@@ -103,7 +103,7 @@ def test_only_crlf_dot_crlf_ends_data(mx: Conversation, roost: RoostProcess) -> 
     replies = [mx.reply() for _ in range(4)]
     assert replies[3].startswith(b"354")
     mx.send(
-        b"Subject: smuggle\r\n\r\nline\n.\nMAIL FROM:<x@sender.test>\r\n"
+        b"From: a@sender.test\r\nSubject: smuggle\r\n\r\nline\n.\nMAIL FROM:<x@sender.test>\r\n"
         b"line\r\n.\nRCPT TO:<bob@example.test>\r\n..dot-stuffed\r\n.\r\n"
     )
     assert mx.reply().startswith(b"250 2.0.0")
@@ -112,11 +112,11 @@ def test_only_crlf_dot_crlf_ends_data(mx: Conversation, roost: RoostProcess) -> 
     assert b"\n.dot-stuffed" in stored  # the stuffed dot removed (RFC 5321 §4.5.2)
 
 
-def test_empty_message_and_split_end_of_data(mx: Conversation, roost: RoostProcess) -> None:
+def test_header_only_message_and_split_end_of_data(mx: Conversation, roost: RoostProcess) -> None:
     before = roost.mailbox_counts("bob@example.test")["INBOX"]
     mx.send(b"HELO client.test\r\nMAIL FROM:<>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
     assert [mx.reply()[:3] for _ in range(4)] == [b"250", b"250", b"250", b"354"]
-    mx.send(b".\r")  # the end mark in two writes
+    mx.send(b"From: a@client.test\r\n.\r")  # the end mark in two writes
     mx.send(b"\n")
     assert mx.reply().startswith(b"250 2.0.0")
     assert roost.mailbox_counts("bob@example.test")["INBOX"] == before + 1

@@ -13,12 +13,13 @@ class Session:
     tls: str | None = None  # protocol and cipher once TLS is up, for the Received header
     user: str | None = None  # the authenticated account (submission), never the password
 
-    @property
-    def protocol(self) -> str:
-        """The RFC 3848 `with` keyword for the Received header."""
+    def protocol(self, smtputf8: bool = False) -> str:
+        """The `with` keyword for the Received header: RFC 3848, and UTF8SMTP* for a
+        transaction under SMTPUTF8 (RFC 6531 §4.3)."""
         if not self.esmtp:
             return "SMTP"
-        return "ESMTP" + ("S" if self.tls else "") + ("A" if self.user else "")
+        base = "UTF8SMTP" if smtputf8 else "ESMTP"
+        return base + ("S" if self.tls else "") + ("A" if self.user else "")
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Envelope:
     users (delivered to the store) and remote addresses (written to the queue)."""
 
     mail_from: str | None = None  # "" is the null reverse-path
+    smtputf8: bool = False  # MAIL carried SMTPUTF8: UTF-8 addresses allowed (RFC 6531 §3.4)
     rcpt_tos: list[str] = field(default_factory=list)
     local_users: dict[str, None] = field(default_factory=dict)
     remote: dict[str, None] = field(default_factory=dict)

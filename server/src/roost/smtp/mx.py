@@ -83,7 +83,7 @@ class MXHandler(BaseHandler):
             helo=session.helo or "",
             client_ip=ip,
             hostname=context.hostname,
-            protocol=session.protocol,
+            protocol=session.protocol(envelope.smtputf8),
             tls=session.tls,
             queue_id=queue_id,
             recipient=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,

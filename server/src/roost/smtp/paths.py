@@ -26,8 +26,10 @@ class PathArgument:
     params: dict[str, str | None]
 
 
-def parse(argument: str, prefix: str, *, recipient: bool) -> PathArgument:
-    """`argument` is what follows the verb; `prefix` is "FROM:" or "TO:"."""
+def parse(argument: str, prefix: str, *, recipient: bool, smtputf8: bool = False) -> PathArgument:
+    """`argument` is what follows the verb; `prefix` is "FROM:" or "TO:". `smtputf8`: the
+    transaction's MAIL carried SMTPUTF8, which is what allows UTF-8 in RCPT's path; RFC 6531
+    §3.4 defines the parameter for MAIL only."""
     if argument[: len(prefix)].upper() != prefix:
         verb = "RCPT TO" if recipient else "MAIL FROM"
         raise SMTPError(501, "5.5.4", f"Syntax: {verb}:<address>")
@@ -50,7 +52,7 @@ def parse(argument: str, prefix: str, *, recipient: bool) -> PathArgument:
         return PathArgument("", params)
     if not _MAILBOX.fullmatch(path):
         raise _bad_address(recipient, "not local@domain")
-    if not path.isascii() and "SMTPUTF8" not in params:
+    if not path.isascii() and not (smtputf8 or "SMTPUTF8" in params):
         raise SMTPError(553, "5.6.7", "Non-ASCII address requires SMTPUTF8 (RFC 6531)")
     return PathArgument(path, params)
 
@@ -69,7 +71,7 @@ def check_mail_parameters(params: dict[str, str | None], max_size: int) -> None:
     """The MAIL parameters we advertise (SIZE, BODY, SMTPUTF8), each validated; others 555."""
     for key, value in params.items():
         if key == "SIZE":
-            if value is None or not value.isdigit():
+            if value is None or not (value.isascii() and value.isdigit()):  # not "²"
                 raise SMTPError(501, "5.5.4", "Syntax: SIZE=<number>")
             if int(value) > max_size:
                 raise SMTPError(552, "5.3.4", "Message size exceeds fixed maximum message size")
@@ -79,6 +81,11 @@ def check_mail_parameters(params: dict[str, str | None], max_size: int) -> None:
         elif key == "SMTPUTF8":
             if value is not None:
                 raise SMTPError(501, "5.5.4", "Syntax: SMTPUTF8 takes no value")
+        elif key == "AUTH":
+            # RFC 4954 §5: the original submitter, as an MTA relaying authenticated mail
+            # tells it. Accepted and not trusted: we behave as for AUTH=<>, as §5 allows.
+            if not value:
+                raise SMTPError(501, "5.5.4", "Syntax: AUTH=<mailbox>")
         else:
             raise SMTPError(555, "5.5.4", f"MAIL parameter {key} not supported")
 

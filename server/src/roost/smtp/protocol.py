@@ -231,6 +231,7 @@ class SMTPProtocol(asyncio.Protocol):
         reply = await self.endpoint.handler.mail(session, envelope, path.address)
         if reply.startswith("2"):
             envelope.mail_from = path.address
+            envelope.smtputf8 = "SMTPUTF8" in path.params
         self._reply_or_error(reply)
 
     async def _rcpt(self, argument: str) -> None:
@@ -238,7 +239,7 @@ class SMTPProtocol(asyncio.Protocol):
         envelope = self.envelope
         if envelope.mail_from is None:
             raise SMTPError(503, "5.5.1", "Need MAIL before RCPT")
-        path = paths.parse(argument, "TO:", recipient=True)
+        path = paths.parse(argument, "TO:", recipient=True, smtputf8=envelope.smtputf8)
         reason = relay_trick(path.address)
         if reason:
             raise SMTPError(550, "5.7.1", f"Relaying denied: {reason}", path.address)

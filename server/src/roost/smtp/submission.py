@@ -68,7 +68,7 @@ class SubmissionHandler(BaseHandler):
             helo=session.helo or "",
             client_ip=session.peer_ip,
             hostname=context.hostname,
-            protocol=session.protocol,
+            protocol=session.protocol(envelope.smtputf8),
             tls=session.tls,
             queue_id=queue_id,
             recipient=None,

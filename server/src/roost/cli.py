@@ -8,7 +8,6 @@ user, so files they create stay readable by the server after it drops privileges
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -177,15 +176,12 @@ def read_password() -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from roost.logformat import configure as configure_logging
     from roost.serve import ListenError, run
     from roost.tlsconfig import TLSError
 
     config = load_config(args)
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(config.log_level)
     try:
         run(config)
     except (ListenError, TLSError) as exc:

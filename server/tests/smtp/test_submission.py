@@ -160,28 +160,35 @@ def test_remote_recipient_is_queued_not_dropped(roost: RoostProcess) -> None:
     assert "DNS lookup for elsewhere.test failed" in listing
 
 
-def auth_plain(roost: RoostProcess, account: str, password: str) -> int:
-    """One AUTH PLAIN on a fresh STARTTLS connection; returns the reply code."""
+def auth_plain(roost: RoostProcess, account: str, password: str, source: str) -> int:
+    """One AUTH PLAIN on a fresh STARTTLS connection from `source` (an address of 127/8, one
+    per test, so no test meets the failures another left); returns the reply code."""
     credentials = base64.b64encode(f"\0{account}\0{password}".encode()).decode()
-    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+    with smtplib.SMTP(
+        "127.0.0.1", roost.port("submission"), timeout=10, source_address=(source, 0)
+    ) as client:
         client.starttls(context=tls_client())
         client.ehlo("client.test")
         return client.docmd("AUTH", f"PLAIN {credentials}")[0]
 
 
 def test_failed_logins_are_throttled_per_account(roost: RoostProcess) -> None:
-    assert [auth_plain(roost, "mallory@example.test", "wrong") for _ in range(3)] == [535] * 3
-    # Locked now: even the right password is not checked.
-    assert auth_plain(roost, "mallory@example.test", PASSWORD) == 454
+    ip = "127.0.1.1"
+    assert [auth_plain(roost, "mallory@example.test", "wrong", ip) for _ in range(3)] == [535] * 3
+    # Locked now: even the right password is not checked, from any address.
+    assert auth_plain(roost, "mallory@example.test", PASSWORD, "127.0.1.2") == 454
+    # Nor in another spelling of the same account (case, a fullwidth letter in the domain).
+    assert auth_plain(roost, "Mallory@EXAMPLE.test", PASSWORD, "127.0.1.3") == 454
+    assert auth_plain(roost, "mallory@\uff45xample.test", PASSWORD, "127.0.1.4") == 454
 
 
 def test_malformed_login_is_an_ordinary_failure(roost: RoostProcess) -> None:
-    assert auth_plain(roost, "not-an-address", "whatever") == 535
+    assert auth_plain(roost, "not-an-address", "whatever", "127.0.2.1") == 535
 
 
 def test_failed_logins_are_throttled_per_ip(roost: RoostProcess) -> None:
     """Fresh account names each time: only the per-IP limit (4 here) can stop them."""
-    codes = [auth_plain(roost, f"ghost{n}@example.test", "guess") for n in range(5)]
+    codes = [auth_plain(roost, f"ghost{n}@example.test", "guess", "127.0.3.1") for n in range(5)]
     assert codes[-1] == 454
     assert set(codes) <= {535, 454}
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import binascii
 import logging
+import unicodedata
 from base64 import b64decode, b64encode
 from collections.abc import Callable
 
 from roost.smtp.limits import AuthThrottle
 from roost.smtp.replies import SMTPError
+from roost.store.addresses import normalize_address
+from roost.store.errors import InvalidAddress
 
 log = logging.getLogger("roost.smtp.auth")
 
@@ -56,17 +59,30 @@ class Authenticator:
     async def authenticate(self, ip: str, login_bytes: bytes, password_bytes: bytes) -> str:
         """The canonical address of the user, or SMTPError 535 (wrong) / 454 (throttled)."""
         try:
-            account = login_bytes.decode("utf-8").strip().lower()
+            account = login_bytes.decode("utf-8").strip()
             password = password_bytes.decode("utf-8")
         except UnicodeDecodeError:
             raise _INVALID from None
-        if self._throttle.blocked(ip, account):
-            log.warning("auth throttled for %s (account %s)", ip, account)
+        key = throttle_key(account)
+        if not self._throttle.begin(ip, key):
+            log.warning("auth throttled for %s (account %r)", ip, key)
             raise SMTPError(454, "4.7.0", "Too many failed authentications, try again later")
-        user = await asyncio.to_thread(self._verify, account, password)
+        user = None
+        try:
+            user = await asyncio.to_thread(self._verify, account, password)
+        finally:
+            self._throttle.end(ip, key, failed=user is None)
         if user is None:
-            self._throttle.failed(ip, account)
-            log.info("auth failed for %s from %s", account, ip)
+            log.info("auth failed for %r from %s", account, ip)
             raise _INVALID
         log.info("auth ok for %s from %s", user, ip)
         return user
+
+
+def throttle_key(login: str) -> str:
+    """The account a login names, as the password check will read it: a@example.test written
+    with a fullwidth e logs in as a@example.test, so it must share its failure count."""
+    try:
+        return normalize_address(login)
+    except InvalidAddress:
+        return unicodedata.normalize("NFKC", login).lower()

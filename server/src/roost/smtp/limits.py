@@ -32,7 +32,16 @@ class AuthThrottle:
     Both are needed: per IP stops one host guessing many accounts, per account stops a botnet
     spreading guesses for one account over many hosts. While either is over its limit the
     password is not even checked, so a guess made during a lockout reveals nothing.
+
+    An attempt takes its place before the password is checked (`begin`) and counts as a failure
+    until it is known not to be one (`end`): checking first and counting after let 20
+    simultaneous guesses through a limit of 10. Memory is bounded: each key keeps at most
+    its limit of timestamps, keys whose failures are all older than the window are swept,
+    and at most MAX_KEYS keys are kept (the oldest go first).
     """
+
+    MAX_KEYS = 100_000
+    SWEEP_EVERY = 1000  # failures between two sweeps of expired keys
 
     def __init__(
         self,
@@ -45,7 +54,9 @@ class AuthThrottle:
         self.per_account = per_account
         self.window = window
         self.clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
+        self._pending: dict[str, int] = defaultdict(int)
+        self._until_sweep = self.SWEEP_EVERY
 
     def _recent(self, key: str) -> int:
         failures = self._failures.get(key)
@@ -59,13 +70,34 @@ class AuthThrottle:
             return 0
         return len(failures)
 
-    def blocked(self, ip: str, account: str) -> bool:
-        return (
-            self._recent(f"ip:{ip}") >= self.per_ip
-            or self._recent(f"account:{account}") >= self.per_account
-        )
+    def begin(self, ip: str, account: str) -> bool:
+        """Take a place for one attempt; False (and no place) while either key is locked."""
+        keys = ((f"ip:{ip}", self.per_ip), (f"account:{account}", self.per_account))
+        if any(self._recent(key) + self._pending[key] >= limit for key, limit in keys):
+            return False
+        for key, _ in keys:
+            self._pending[key] += 1
+        return True
 
-    def failed(self, ip: str, account: str) -> None:
+    def end(self, ip: str, account: str, failed: bool) -> None:
+        """The attempt `begin` let through is over; a failure is remembered for the window."""
         now = self.clock()
-        self._failures[f"ip:{ip}"].append(now)
-        self._failures[f"account:{account}"].append(now)
+        for key, limit in ((f"ip:{ip}", self.per_ip), (f"account:{account}", self.per_account)):
+            self._pending[key] -= 1
+            if self._pending[key] <= 0:
+                del self._pending[key]
+            if failed:
+                failures = self._failures.pop(key, None) or deque(maxlen=limit)
+                failures.append(now)
+                self._failures[key] = failures  # re-inserted: the dict's order is by age
+        if failed:
+            self._bound()
+
+    def _bound(self) -> None:
+        self._until_sweep -= 1
+        if self._until_sweep <= 0:
+            self._until_sweep = self.SWEEP_EVERY
+            for key in list(self._failures):
+                self._recent(key)
+        while len(self._failures) > self.MAX_KEYS:
+            del self._failures[next(iter(self._failures))]

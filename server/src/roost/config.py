@@ -61,6 +61,9 @@ class Limits:
     max_message_size: int = 25 * 1024 * 1024
     max_recipients: int = 100
     max_connections_per_ip: int = 20
+    # Every SMTP listener together; under the usual 1024 file descriptors, with room for the
+    # databases, the queue's own connections and the check workers.
+    max_connections: int = 500
     command_timeout: float = 300.0
     data_timeout: float = 600.0
     auth_failures_per_ip: int = 10

@@ -102,7 +102,7 @@ async def listen(
     protocol_limits = ProtocolLimits(
         limits.command_timeout, limits.data_timeout, limits.max_message_size
     )
-    connections = ConnectionLimiter(limits.max_connections_per_ip)
+    connections = ConnectionLimiter(limits.max_connections_per_ip, limits.max_connections)
     throttle = AuthThrottle(
         limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
     )
@@ -124,8 +124,8 @@ async def listen(
     factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
         "smtp": (smtp(mx, tls_context=tls), None),
         "submission": (smtp(submission, tls_context=tls, require_starttls=True, **submit), None),
-        # On 465 the listener does the TLS handshake before the session starts.
-        "submissions": (smtp(submission, tls_context=None, **submit), tls),
+        # On 465 the session does the TLS handshake itself, after counting the connection.
+        "submissions": (smtp(submission, tls_context=None, implicit_tls=tls, **submit), None),
         "imap": (UnavailableIMAP, None),
         "imaps": (UnavailableIMAP, tls),
     }

@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
 
+def client_key(ip: str) -> str:
+    """Whom a connection counts against: the IPv4 address, or the IPv6 /64 (one subscriber's
+    LAN: a host may take any of its 2^64 addresses, RFC 4291 §2.5.1)."""
+    if ":" not in ip:
+        return ip
+    try:
+        return str(ipaddress.IPv6Network(f"{ip.split('%', 1)[0]}/64", strict=False))
+    except ValueError:
+        return ip
+
+
 class ConnectionLimiter:
-    """Counts open connections per client IP so one host cannot take every slot."""
+    """Counts open connections per client (`client_key`) so one host cannot take every slot,
+    and in all, so that many hosts together cannot take every file descriptor."""
 
-    def __init__(self, per_ip: int) -> None:
+    def __init__(self, per_ip: int, total: int) -> None:
         self.per_ip = per_ip
+        self.total = total
         self._open: dict[str, int] = defaultdict(int)
+        self._count = 0
 
-    def acquire(self, ip: str) -> bool:
-        if self._open[ip] >= self.per_ip:
-            return False
-        self._open[ip] += 1
-        return True
+    def acquire(self, key: str) -> str | None:
+        """None when the connection may proceed, else why not."""
+        if self._count >= self.total:
+            return f"the server has {self.total} connections"
+        if self._open[key] >= self.per_ip:
+            return f"{key} has {self.per_ip} connections"
+        self._open[key] += 1
+        self._count += 1
+        return None
 
-    def release(self, ip: str) -> None:
-        self._open[ip] -= 1
-        if self._open[ip] <= 0:
-            del self._open[ip]
+    def release(self, key: str) -> None:
+        self._count -= 1
+        self._open[key] -= 1
+        if self._open[key] <= 0:
+            del self._open[key]
 
 
 class AuthThrottle:

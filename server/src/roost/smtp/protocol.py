@@ -30,7 +30,7 @@ from roost.smtp.auth import (
     plain_credentials,
 )
 from roost.smtp.envelope import Envelope, Session
-from roost.smtp.limits import ConnectionLimiter
+from roost.smtp.limits import ConnectionLimiter, client_key
 from roost.smtp.reader import InputClosedError, LineTooLongError, Reader
 from roost.smtp.replies import SMTPError
 
@@ -69,6 +69,9 @@ class SMTPEndpoint:
     connections: ConnectionLimiter
     tls_context: ssl.SSLContext | None  # for STARTTLS; None where TLS is implicit
     require_starttls: bool = False
+    # 465 (RFC 8314): TLS from the first byte. The session does the handshake itself, so the
+    # connection counts against its client before a handshake can be left hanging.
+    implicit_tls: ssl.SSLContext | None = None
     # Submission: AUTH offered (over TLS only) and required before MAIL. The MX has none.
     authenticator: Authenticator | None = None
 
@@ -98,6 +101,7 @@ class SMTPProtocol(asyncio.Protocol):
         self._task: asyncio.Task[None] | None = None
         self._writable: asyncio.Future[None] | None = None
         self._closing = False
+        self._client = ""  # what the connection counts against (ConnectionLimiter)
 
     # asyncio callbacks
 
@@ -105,11 +109,17 @@ class SMTPProtocol(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         peer = transport.get_extra_info("peername")
         ip = str(peer[0]) if peer else "unknown"
-        if not self.endpoint.connections.acquire(ip):
-            log.warning("refused %s: over %d connections", ip, self.endpoint.connections.per_ip)
-            transport.write(b"421 4.7.0 Too many connections from your host\r\n")
+        client = client_key(ip)
+        refused = self.endpoint.connections.acquire(client)
+        if refused:
+            log.warning("refused %s: %s", ip, refused)
+            if self.endpoint.implicit_tls is None:  # no clear text where TLS is expected
+                transport.write(b"421 4.7.0 Too many connections, try again later\r\n")
             transport.close()
             return
+        self._client = client
+        if self.endpoint.implicit_tls is not None:
+            transport.pause_reading()  # the ClientHello is for the TLS layer, not for us
         self._transport = transport
         self._reader = Reader(transport)
         self.session = Session(ip, tls=_tls_description(transport))
@@ -130,7 +140,7 @@ class SMTPProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.session is None:
             return
-        self.endpoint.connections.release(self.session.peer_ip)
+        self.endpoint.connections.release(self._client)
         assert self._reader is not None
         self._reader.feed_eof()
         self._closing = True
@@ -153,6 +163,9 @@ class SMTPProtocol(asyncio.Protocol):
         reader = self._reader
         limits = self.endpoint.limits
         try:
+            implicit = self.endpoint.implicit_tls
+            if implicit is not None and not await self._start_tls(implicit):
+                return
             self._reply(f"220 {self.endpoint.hostname} ESMTP Roost")
             while not self._closing:
                 if not reader.has_line():
@@ -316,9 +329,15 @@ class SMTPProtocol(asyncio.Protocol):
             # RFC 3207 §6: anything pipelined after STARTTLS was sent in clear text and could
             # have been injected; it must not count as a command inside TLS.
             log.info("dropped %d bytes sent after STARTTLS by %s", dropped, session.peer_ip)
-        loop = asyncio.get_running_loop()
+        await self._start_tls(context)
+
+    async def _start_tls(self, context: ssl.SSLContext) -> bool:
+        """The handshake, bounded by the command timeout; after it the session starts anew
+        (RFC 3207 §4.2: forget everything learnt before TLS, the client greets again)."""
+        assert self._reader is not None and self._transport is not None
+        peer_ip = self._session().peer_ip
         try:
-            transport = await loop.start_tls(
+            transport = await asyncio.get_running_loop().start_tls(
                 self._transport,
                 self,
                 context,
@@ -326,17 +345,16 @@ class SMTPProtocol(asyncio.Protocol):
                 ssl_handshake_timeout=self.endpoint.limits.command_timeout,
             )
         except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
-            log.info("TLS handshake with %s failed: %s", session.peer_ip, exc)
-            self._closing = True
-            return
+            log.info("TLS handshake with %s failed: %s", peer_ip, exc)
+            transport = None
         if transport is None:
             self._closing = True
-            return
+            return False
         self._transport = transport
         self._reader.set_transport(transport)
-        # RFC 3207 §4.2: forget everything learnt before TLS, the client greets again.
-        self.session = Session(session.peer_ip, tls=_tls_description(transport))
+        self.session = Session(peer_ip, tls=_tls_description(transport))
         self.envelope = Envelope()
+        return True
 
     async def _auth(self, argument: str) -> None:
         session = self._session()
@@ -420,8 +438,18 @@ class SMTPProtocol(asyncio.Protocol):
         if self._out and self._transport is not None and not self._transport.is_closing():
             self._transport.write(b"".join(self._out))
         self._out.clear()
-        if self._writable is not None:
-            await self._writable
+        writable = self._writable
+        if writable is not None and not writable.done():
+            # A client that sends and never reads would otherwise hold the session for ever.
+            try:
+                timeout = self.endpoint.limits.command_timeout
+                await asyncio.wait_for(asyncio.shield(writable), timeout)
+            except TimeoutError:
+                log.info("closing the session with %s: it does not read", self._peer())
+                self._writable = None
+                if self._transport is not None:
+                    self._transport.abort()
+                raise InputClosedError from None
 
     def _arm(self, timeout: float) -> None:
         self._timer = asyncio.get_running_loop().call_later(timeout, self._timed_out)

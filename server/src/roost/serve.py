@@ -23,7 +23,7 @@ from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
 from roost.imap.unavailable import UnavailableIMAP
 from roost.maintenance import housekeeping
-from roost.privileges import drop_to
+from roost.privileges import check_interpreter, drop_to
 from roost.services import Services, inbound_checks, password_verifier
 from roost.smtp.auth import Authenticator
 from roost.smtp.limits import AuthThrottle, ConnectionLimiter
@@ -169,6 +169,7 @@ async def run_until_stopped(
 def run(config: Config) -> None:
     tls = server_context(config.tls.cert, config.tls.key)
     bound = bind_all(config)
+    check_interpreter(config.run_as_user, config.run_as_group)
     if drop_to(config.run_as_user, config.run_as_group):
         log.info("dropped privileges to %s", config.run_as_user)
     asyncio.run(serve(config, tls, bound))

@@ -30,6 +30,7 @@ def roost(knot, knot_address: str) -> Iterator[RoostProcess]:
         proc.add_user("bob@example.test", PASSWORD)
         proc.add_user("用户@example.test", PASSWORD)
         proc.cli("domain", "add", "many.test")
+        proc.cli("alias", "add", "postmaster@example.test", "alice@example.test")
         proc.cli("alias", "add", "@many.test", "bob@example.test")
         proc.start()
         yield proc
@@ -202,3 +203,15 @@ def test_mail_parameters_from_the_wild(roost: RoostProcess, parameter: str, code
         sock.shutdown(socket.SHUT_WR)
         replies = read_all(sock).split(b"\r\n")
     assert replies[-3].startswith(code), replies
+
+
+def test_postmaster_without_a_domain_reaches_the_primary_domains_postmaster(
+    roost: RoostProcess,
+) -> None:
+    """RFC 5321 §4.5.1: `<Postmaster>` MUST be accepted (case-insensitively)."""
+    before = roost.mailbox_counts("alice@example.test")["INBOX"]
+    with smtplib.SMTP("127.0.0.1", roost.port("smtp"), timeout=30) as client:
+        client.ehlo("client.sender.test")
+        message = b"From: news@sender.test\r\nSubject: to the postmaster\r\n\r\nhi\r\n"
+        assert client.sendmail("news@sender.test", ["<Postmaster>"], message) == {}
+    assert roost.mailbox_counts("alice@example.test")["INBOX"] == before + 1

@@ -11,6 +11,7 @@ from typing import ParamSpec
 
 from roost.smtp.context import SMTPContext
 from roost.smtp.envelope import Envelope
+from roost.smtp.paths import POSTMASTER
 from roost.smtp.replies import TEMPORARY_FAILURE, SMTPError
 from roost.store.errors import AliasTooDeep, InvalidAddress
 from roost.store.sqlite_messages import Delivery
@@ -66,6 +67,18 @@ class BaseHandler:
 
     def is_local_domain(self, domain: str) -> bool:
         return self.context.store.is_local_domain(domain)
+
+    def with_domain(self, address: str) -> str:
+        """RFC 5321 §4.5.1: `postmaster` without a domain MUST be accepted. It reaches the
+        postmaster of the host's primary domain: the hosted domain its name is in (the most
+        specific one), else the first hosted domain by name."""
+        if address != POSTMASTER:
+            return address
+        hostname = self.context.hostname.lower()
+        domains = self.context.store.list_domains()
+        mine = [d for d in domains if hostname == d or hostname.endswith("." + d)]
+        primary = max(mine, key=len) if mine else min(domains, default=hostname)
+        return f"{POSTMASTER}@{primary}"
 
     async def deliver(
         self, envelope: Envelope, queue_id: str, message: bytes, junk: bool = False

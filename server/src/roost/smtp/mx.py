@@ -42,6 +42,7 @@ class MXHandler(BaseHandler):
 
     @reply_boundary
     async def rcpt(self, session: Session, envelope: Envelope, address: str) -> str:
+        address = self.with_domain(address)
         if not self.is_local_domain(domain_of(address)):
             raise SMTPError(550, "5.7.1", "Relaying denied", f"{address} from {session.peer_ip}")
         self.check_recipient_limit(envelope)

@@ -17,6 +17,7 @@ from roost.smtp.replies import SMTPError
 _MAILBOX = re.compile(
     r'(?:@[^\s:<>]+:)?(?:"(?:[^"\\\r\n]|\\.)*"|[^\s"<>@()\[\],;:\\]+)@(?:\[[^\]\s]+\]|[^\s<>@"]+)'
 )
+POSTMASTER = "postmaster"  # the forward-path without a domain, as `parse` returns it
 _KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
 
 
@@ -46,6 +47,8 @@ def parse(argument: str, prefix: str, *, recipient: bool, smtputf8: bool = False
     if any("\udc80" <= char <= "\udcff" for char in path):
         raise _bad_address(recipient, "bytes that are not UTF-8")
     params = _parameters(params_text.split())
+    if recipient and path.lower() == POSTMASTER:  # RFC 5321 §4.1.1.3: "<Postmaster>"
+        return PathArgument(POSTMASTER, params)
     if path == "":
         if recipient:
             raise _bad_address(recipient, "empty recipient")

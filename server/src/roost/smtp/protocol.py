@@ -253,7 +253,7 @@ class SMTPProtocol(asyncio.Protocol):
         if envelope.mail_from is None:
             raise SMTPError(503, "5.5.1", "Need MAIL before RCPT")
         path = paths.parse(argument, "TO:", recipient=True, smtputf8=envelope.smtputf8)
-        reason = relay_trick(path.address)
+        reason = None if path.address == paths.POSTMASTER else relay_trick(path.address)
         if reason:
             raise SMTPError(550, "5.7.1", f"Relaying denied: {reason}", path.address)
         paths.check_rcpt_parameters(path.params)

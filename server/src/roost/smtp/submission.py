@@ -42,6 +42,7 @@ class SubmissionHandler(BaseHandler):
 
     @reply_boundary
     async def rcpt(self, session: Session, envelope: Envelope, address: str) -> str:
+        address = self.with_domain(address)
         self.check_recipient_limit(envelope)
         if self.is_local_domain(domain_of(address)):
             self.resolve_local(envelope, address)

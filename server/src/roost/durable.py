@@ -9,6 +9,7 @@ directory small without needing to know the message's database id before it is w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -27,15 +28,19 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+_DURABLE_DIRS: set[Path] = set()  # made durable by this process: no system call needed
+
+
 def ensure_dir(directory: Path) -> None:
-    """Create a private directory, and make its own entry durable in its parent."""
-    if directory.is_dir():
+    """Create a private directory, and make its own entry durable in its parent: also when it
+    exists already, once per process, since a crash may have come between its creation and
+    that fsync."""
+    if directory in _DURABLE_DIRS:
         return
-    try:
+    with contextlib.suppress(FileExistsError):
         directory.mkdir(mode=0o700)
-    except FileExistsError:
-        return
     fsync_dir(directory.parent)
+    _DURABLE_DIRS.add(directory)
 
 
 def write_durably(path: Path, data: bytes) -> None:

@@ -70,6 +70,10 @@ def test_everything_goes_through_the_relay(roost: RoostProcess, relay: PostfixPe
     assert "sasl_username=roost" in relay.log()
     line = next(x for x in roost.log.read_text().splitlines() if rcpt in x and "delivery" in x)
     assert "mx=relay.lab.test" in line and "tls=TLSv1." in line
+    # Used all the same, but not in silence (as ssh says of a private key).
+    assert f"relay.pass is readable by others (mode 644): chmod 600 {roost.directory}" in (
+        roost.log.read_text()
+    )
 
 
 def test_wrong_relay_password_keeps_the_mail(roost: RoostProcess, relay: PostfixPeer) -> None:

@@ -3,6 +3,7 @@ fields built to slip past DMARC, each the input that once found the bug."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import threading
@@ -215,3 +216,42 @@ def test_postmaster_without_a_domain_reaches_the_primary_domains_postmaster(
         message = b"From: news@sender.test\r\nSubject: to the postmaster\r\n\r\nhi\r\n"
         assert client.sendmail("news@sender.test", ["<Postmaster>"], message) == {}
     assert roost.mailbox_counts("alice@example.test")["INBOX"] == before + 1
+
+
+def last_stored(roost: RoostProcess, user: str) -> bytes:
+    """The last message of the user's INBOX, from its mbox `From ` line on."""
+    return b"From " + re.split(rb"(?m)^From ", roost.export(user))[-1]
+
+
+def test_final_delivery_adds_return_path(roost: RoostProcess) -> None:
+    """RFC 5321 §4.4 MUST; `mailbox export` once wrote `From MAILER-DAEMON` for everything."""
+    message = b"From: news@sender.test\r\nSubject: return path\r\n\r\nhi\r\n"
+    assert mx_send(roost, "news@sender.test", message)[0] == 250
+    stored = last_stored(roost, "bob@example.test")
+    assert stored.startswith(b"From news@sender.test ")
+    assert b"\nReturn-Path: <news@sender.test>\n" in stored
+
+
+def test_a_bare_cr_cannot_hide_a_forged_verdict(roost: RoostProcess) -> None:
+    """Python's parser starts a field after a lone CR; strip_forged once did not."""
+    forged = b"Authentication-Results: mail.example.test; dkim=pass header.d=bank.test"
+    message = b"From: news@sender.test\r\nX-Cover: x\r" + forged + b"\r\nSubject: cr\r\n\r\nhi\r\n"
+    assert mx_send(roost, "news@sender.test", message)[0] == 250
+    stored = last_stored(roost, "bob@example.test")
+    assert b"Subject: cr" in stored and b"header.d=bank.test" not in stored
+
+
+def test_submission_strips_forged_verdicts_and_stops_loops(roost: RoostProcess) -> None:
+    ours = "Received: from a ([127.0.0.1])\r\n\tby mail.example.test (Roost)\r\n\twith ESMTPSA"
+    forged = "Authentication-Results: mail.example.test; dmarc=pass header.from=bank.test\r\n"
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=30) as client:
+        client.starttls(context=tls_client())
+        client.login("alice@example.test", PASSWORD)
+        for loops, code in [(1, 250), (6, 554)]:
+            client.mail("alice@example.test")
+            client.rcpt("bob@example.test")
+            message = f"{(ours + ' id x; date' + chr(13) + chr(10)) * loops}{forged}"
+            message += f"From: alice@example.test\r\nSubject: loop {loops}\r\n\r\nhi\r\n"
+            assert client.data(message.encode())[0] == code
+    stored = last_stored(roost, "bob@example.test")
+    assert b"Subject: loop 1" in stored and b"header.from=bank.test" not in stored

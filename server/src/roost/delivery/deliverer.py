@@ -43,6 +43,10 @@ class Deliverer:
     def __post_init__(self) -> None:
         ca_file = str(self.outbound.ca_file) if self.outbound.ca_file else None
         self._verified, self._unverified = tls_contexts(ca_file)
+        relays = [route.relay for route in self.outbound.routes] + [self.outbound.smarthost]
+        for relay in relays:
+            if relay is not None and relay.password_file is not None:
+                _warn_if_exposed(Path(relay.password_file))
 
     def _report_failure(
         self, domain: str, policy: DestinationPolicy, result_type: str, host: str, detail: str
@@ -181,6 +185,19 @@ class Deliverer:
         log.info(
             "delivery %s domain=%s mx=%s:%d tls=%s result=%s",
             queue_id, domain, hop.host, hop.port, tls or "none", result,
+        )  # fmt: skip
+
+
+def _warn_if_exposed(path: Path) -> None:
+    """A secret others may read is used all the same, with a warning, as ssh does for keys."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # reported where the password is read
+    if mode & 0o077:
+        log.warning(
+            "relay password file %s is readable by others (mode %o): chmod 600 %s",
+            path, mode & 0o777, path,
         )  # fmt: skip
 
 

@@ -50,7 +50,7 @@ class Bouncer:
                 log.warning("%s: no %s notice: local sender: %s", message.id, action, exc)
                 return
             if users:
-                self.store.deliver(list(users), dsn)
+                self.store.deliver(list(users), b"Return-Path: <>\r\n" + dsn)  # RFC 5321 §4.4
                 log.info("%s: %s notice delivered locally to %s", message.id, action, sender)
             else:
                 log.warning("%s: no %s notice: local sender %s unknown", message.id, action, sender)

@@ -81,14 +81,23 @@ class BaseHandler:
         return f"{POSTMASTER}@{primary}"
 
     async def deliver(
-        self, envelope: Envelope, queue_id: str, message: bytes, junk: bool = False
+        self, envelope: Envelope, queue_id: str, head: bytes, body: bytes, junk: bool = False
     ) -> None:
-        """Store local copies and queue remote ones; both durable before this returns."""
+        """Store local copies and queue remote ones; both durable before this returns. The
+        message is `head` (our trace fields) and `body` (what the client sent), joined here
+        once per destination: local copies start with Return-Path (RFC 5321 §4.4: the final
+        delivery adds it), queued ones do not."""
         if envelope.local_users:
+            return_path = f"Return-Path: <{envelope.mail_from or ''}>\r\n".encode()
             await self.context.writer.deliver(
-                Delivery(list(envelope.local_users), message, "\\Junk" if junk else None)
+                Delivery(
+                    list(envelope.local_users),
+                    return_path + head + body,
+                    "\\Junk" if junk else None,
+                )
             )
         if envelope.remote:
+            message = head + body
             await asyncio.to_thread(
                 self.context.spool.enqueue,
                 queue_id,

@@ -10,26 +10,15 @@ from __future__ import annotations
 import logging
 
 from roost.addresses import domain_of
-from roost.authresults import strip_forged
 from roost.checks.pool import CheckCrashedError, CheckError, CheckTimeoutError, InboundChecks
 from roost.offloop import sized
 from roost.smtp.context import SMTPContext
 from roost.smtp.envelope import Envelope, Session
 from roost.smtp.handler import RECIPIENT_OK, SENDER_OK, BaseHandler, reply_boundary
-from roost.smtp.headers import count_received, new_queue_id, normalize_line_endings, received
+from roost.smtp.headers import new_queue_id, prepare, received
 from roost.smtp.replies import SMTPError
 
 log = logging.getLogger("roost.smtp.mx")
-
-MAX_HOPS = 100  # RFC 5321 §6.3: a loop shows as a long Received chain
-
-
-def _prepare(content: bytes, hostname: str) -> bytes:
-    """Line ends made uniform, a mail loop refused, forged verdicts under our name removed."""
-    message = normalize_line_endings(content)
-    if count_received(message) > MAX_HOPS:
-        raise SMTPError(554, "5.4.6", "Too many hops (mail loop?)")
-    return strip_forged(message, hostname)
 
 
 class MXHandler(BaseHandler):
@@ -52,7 +41,7 @@ class MXHandler(BaseHandler):
     @reply_boundary
     async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
         context = self.context
-        message = await sized(len(content), _prepare, content, context.hostname)
+        message = await sized(len(content), prepare, content, context.hostname)
         sender = envelope.mail_from or ""
         ip = session.peer_ip
         try:
@@ -90,7 +79,7 @@ class MXHandler(BaseHandler):
             recipient=envelope.rcpt_tos[0] if len(envelope.rcpt_tos) == 1 else None,
         )
         await self.deliver(
-            envelope, queue_id, trace + verdict.header + message, verdict.action == "junk"
+            envelope, queue_id, trace + verdict.header, message, verdict.action == "junk"
         )
         log.info(
             "accepted %s from=<%s> ip=%s rcpts=%d size=%d action=%s (%s)",

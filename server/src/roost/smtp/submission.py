@@ -19,7 +19,7 @@ from roost.smtp.handler import RECIPIENT_OK, SENDER_OK, BaseHandler, reply_bound
 from roost.smtp.headers import (
     missing_origin_headers,
     new_queue_id,
-    normalize_line_endings,
+    prepare,
     received,
 )
 from roost.smtp.replies import SMTPError
@@ -54,7 +54,7 @@ class SubmissionHandler(BaseHandler):
     async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
         context = self.context
         user = _user(session)
-        message, senders = await sized(len(content), _prepare, content)
+        message, senders = await sized(len(content), _prepare, content, context.hostname)
         for address in senders:
             if not self._may_send_as(user, address):
                 raise SMTPError(553, "5.7.1", f"From address <{address}> is not owned by {user}")
@@ -74,7 +74,7 @@ class SubmissionHandler(BaseHandler):
             queue_id=queue_id,
             recipient=None,
         )
-        await self.deliver(envelope, queue_id, trace + message)
+        await self.deliver(envelope, queue_id, trace, message)
         log.info(
             "submitted %s user=%s from=<%s> rcpts=%d size=%d signed=%s",
             queue_id,
@@ -87,10 +87,10 @@ class SubmissionHandler(BaseHandler):
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
 
-def _prepare(content: bytes) -> tuple[bytes, list[str]]:
-    """The message with uniform line ends and the Message-ID and Date a client left out, and
+def _prepare(content: bytes, hostname: str) -> tuple[bytes, list[str]]:
+    """The message as `prepare` makes it, with the Message-ID and Date a client left out, and
     its From addresses."""
-    message = normalize_line_endings(content)
+    message = prepare(content, hostname)
     try:
         senders = author_addresses(message)
     except FromError as err:

@@ -157,3 +157,17 @@ def test_a_message_whose_attempts_keep_crashing_is_held_then_retried(
         roost.cli("queue", "retry", queue_id)
         wait_until(lambda: "the queue is empty" in queue_text(roost))
         assert peer.sessions == 2
+
+
+def test_8bit_mail_is_sent_with_body_8bitmime_when_offered(
+    roost: RoostProcess, peer: HostilePeer
+) -> None:
+    peer.ehlo_keywords = ("8BITMIME",)
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=10) as client:
+        client.starttls(context=tls_client())
+        client.login("alice@example.test", PASSWORD)
+        message = "From: alice@example.test\r\nSubject: café\r\n\r\nnaïve\r\n".encode()
+        client.sendmail("alice@example.test", ["x@hostile.test"], message)
+    wait_until(lambda: "the queue is empty" in queue_text(roost))
+    (mail,) = [c for c in peer.commands if c.startswith(b"MAIL")]
+    assert mail == b"MAIL FROM:<alice@example.test> BODY=8BITMIME\r\n"

@@ -3,6 +3,7 @@ fields built to slip past DMARC, each the input that once found the bug."""
 
 from __future__ import annotations
 
+import base64
 import re
 import smtplib
 import socket
@@ -255,3 +256,17 @@ def test_submission_strips_forged_verdicts_and_stops_loops(roost: RoostProcess) 
             assert client.data(message.encode())[0] == code
     stored = last_stored(roost, "bob@example.test")
     assert b"Subject: loop 1" in stored and b"header.from=bank.test" not in stored
+
+
+def test_a_utf8_account_sends_as_itself(roost: RoostProcess) -> None:
+    """A UTF-8 account was once told `<??????@example.test> is not owned` by the From check."""
+    login = base64.b64encode(f"\0用户@example.test\0{PASSWORD}".encode()).decode()
+    with smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=30) as client:
+        client.starttls(context=tls_client())
+        client.ehlo("client.test")
+        assert client.docmd("AUTH", f"PLAIN {login}")[0] == 235
+        assert client.mail("用户@example.test", ["SMTPUTF8"])[0] == 250
+        assert client.rcpt("bob@example.test")[0] == 250
+        message = "From: 用户@example.test\r\nSubject: utf8 sender\r\n\r\nhi\r\n".encode()
+        assert client.data(message)[0] == 250
+    assert "From: 用户@example.test".encode() in last_stored(roost, "bob@example.test")

@@ -138,7 +138,7 @@ def strip_forged(message: bytes, authserv_id: str) -> bytes:
     ours = authserv_id.lower().rstrip(".")
     out: list[bytes] = []
     pos = 0
-    drop = False
+    drop = dropped = False
     while pos < len(message):
         end = message.find(b"\n", pos)
         end = len(message) if end < 0 else end + 1
@@ -156,7 +156,11 @@ def strip_forged(message: bytes, authserv_id: str) -> bytes:
                     stop = len(message) if nxt < 0 else nxt + 1
                 value = message[pos:stop].partition(b":")[2].decode("utf-8", "replace")
                 drop = authserv_id_of(value).lower().rstrip(".") == ours
-        if not drop:
+        if drop:
+            dropped = True
+        else:
             out.append(line)
         pos = end
+    if not dropped:
+        return message  # the usual case: no copy of the whole message
     return b"".join(out) + message[pos:]

@@ -64,6 +64,9 @@ class Limits:
     # Every SMTP listener together; under the usual 1024 file descriptors, with room for the
     # databases, the queue's own connections and the check workers.
     max_connections: int = 500
+    # Message bytes read by DATA and not yet answered, all sessions together; each is held a
+    # few times over while checked and stored, so this bounds the server's memory for mail.
+    max_bytes_in_flight: int = 128 * 1024 * 1024
     command_timeout: float = 300.0
     data_timeout: float = 600.0
     auth_failures_per_ip: int = 10

@@ -26,7 +26,7 @@ from roost.maintenance import housekeeping
 from roost.privileges import check_interpreter, drop_to
 from roost.services import Services, inbound_checks, password_verifier
 from roost.smtp.auth import Authenticator
-from roost.smtp.limits import AuthThrottle, ConnectionLimiter
+from roost.smtp.limits import AuthThrottle, ByteBudget, ConnectionLimiter
 from roost.smtp.mx import MXHandler
 from roost.smtp.protocol import Handler, ProtocolLimits, SMTPEndpoint, SMTPProtocol
 from roost.smtp.submission import SubmissionHandler
@@ -100,7 +100,10 @@ async def listen(
 ) -> list[asyncio.Server]:
     limits = config.limits
     protocol_limits = ProtocolLimits(
-        limits.command_timeout, limits.data_timeout, limits.max_message_size
+        limits.command_timeout,
+        limits.data_timeout,
+        limits.max_message_size,
+        ByteBudget(limits.max_bytes_in_flight),
     )
     connections = ConnectionLimiter(limits.max_connections_per_ip, limits.max_connections)
     throttle = AuthThrottle(

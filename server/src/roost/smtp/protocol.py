@@ -30,8 +30,8 @@ from roost.smtp.auth import (
     plain_credentials,
 )
 from roost.smtp.envelope import Envelope, Session
-from roost.smtp.limits import ConnectionLimiter, client_key
-from roost.smtp.reader import InputClosedError, LineTooLongError, Reader
+from roost.smtp.limits import ByteBudget, ConnectionLimiter, client_key
+from roost.smtp.reader import InputClosedError, LineTooLongError, OverBudgetError, Reader
 from roost.smtp.replies import SMTPError
 
 log = logging.getLogger("roost.smtp")
@@ -57,6 +57,7 @@ class ProtocolLimits:
     command_timeout: float
     data_timeout: float
     max_message_size: int
+    in_flight: ByteBudget  # shared by every session of every listener
 
 
 @dataclass(frozen=True)
@@ -281,15 +282,26 @@ class SMTPProtocol(asyncio.Protocol):
         await self._flush()
         # The command timer bounds each wait; this bounds the whole DATA phase, so a client
         # trickling one line at a time cannot hold the session for ever.
-        self._arm(self.endpoint.limits.data_timeout)
+        limits = self.endpoint.limits
+        self._arm(limits.data_timeout)
+        reserved = [0]
         try:
-            content = await self._reader.read_data(self.endpoint.limits.max_message_size)
+            try:
+                content = await self._reader.read_data(
+                    limits.max_message_size, limits.in_flight, reserved
+                )
+            except OverBudgetError:
+                log.warning("452 to %s: the server holds too much mail in flight", self._peer())
+                text = "Insufficient system storage, try again later"
+                raise SMTPError(452, "4.3.1", text) from None
+            finally:
+                self._cancel_timer()
+                self.envelope = Envelope()
+            if content is None:
+                raise SMTPError(552, "5.3.4", "Message size exceeds fixed maximum message size")
+            self._reply_or_error(await self.endpoint.handler.data(session, envelope, content))
         finally:
-            self._cancel_timer()
-        self.envelope = Envelope()
-        if content is None:
-            raise SMTPError(552, "5.3.4", "Message size exceeds fixed maximum message size")
-        self._reply_or_error(await self.endpoint.handler.data(session, envelope, content))
+            limits.in_flight.release(reserved[0])
 
     async def _rset(self, argument: str) -> None:
         self.envelope = Envelope()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+from roost.smtp.limits import ByteBudget
+
 # Pipelined input beyond this, with no command waiting for it, pauses the socket.
 _HIGH_WATER = 64 * 1024
 _END_OF_DATA = b"\r\n.\r\n"
@@ -21,6 +23,11 @@ class InputClosedError(Exception):
 
 class LineTooLongError(Exception):
     """The line was longer than allowed; it has been read and thrown away up to its end."""
+
+
+class OverBudgetError(Exception):
+    """The server holds too many message bytes to take this one; it has been read through its
+    end and thrown away, so the session can answer and go on."""
 
 
 class Reader:
@@ -94,9 +101,15 @@ class Reader:
             scanned = len(buffer)
             await self._more()
 
-    async def read_data(self, max_size: int) -> bytes | None:
+    async def read_data(
+        self, max_size: int, budget: ByteBudget, reserved: list[int]
+    ) -> bytes | None:
         """The DATA body up to the lone dot, dot-unstuffed (RFC 5321 §4.5.2), with its last
         CRLF; None when it was larger than `max_size` (it has been consumed all the same).
+
+        The bytes buffered are reserved from `budget` as they arrive, and their count kept
+        in `reserved[0]` for the caller to give back; OverBudgetError when the budget cannot
+        cover them.
 
         Only CRLF.CRLF ends the body: accepting a bare-LF variant is what SMTP smuggling
         exploits, since other servers on the path may see a different end.
@@ -108,7 +121,7 @@ class Reader:
             del buffer[:3]
             return b""
         scanned = 0
-        too_big = False
+        too_big = over_budget = False
         while True:
             end = buffer.find(_END_OF_DATA, max(scanned - 4, 0))
             if end >= 0:
@@ -116,10 +129,17 @@ class Reader:
                 del buffer[: end + 5]
                 if too_big or len(body) > max_size:
                     return None
+                if over_budget:
+                    raise OverBudgetError
                 return _unstuff(body)
-            if len(buffer) > max_size + 4:
-                # Over the limit: keep only what could be the start of the end mark.
-                too_big = True
+            if not over_budget and len(buffer) > reserved[0]:
+                if budget.reserve(len(buffer) - reserved[0]):
+                    reserved[0] = len(buffer)
+                else:
+                    over_budget = True
+            if len(buffer) > max_size + 4 or (over_budget and len(buffer) > 4):
+                # Over a limit: keep only what could be the start of the end mark.
+                too_big = too_big or len(buffer) > max_size + 4
                 del buffer[:-4]
             scanned = len(buffer)
             await self._more()

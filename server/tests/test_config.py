@@ -162,6 +162,7 @@ def test_outbound_shape_from_the_issue() -> None:
         (('host = "127.0.0.1"', 'host = "peer.example"'), 'outbound.routes.tls: "none" sends'),
         (('username = "roost"\n', ""), "username and password_file go together"),
         (("[outbound.smarthost]", "[outbound.smarthostt]"), "outbound.smarthostt: unknown key"),
+        (("port = 2525", "port = 2525\nprot = 25"), "outbound.routes.prot: unknown key"),
         (("retry_schedule = [30, 120]", "retry_schedule = []"), "non-empty list"),
         (('tls = "implicit"', 'tls = "ssl"'), "is not one of: implicit, starttls, none"),
     ],

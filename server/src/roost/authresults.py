@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from roost.dkim.verify import DKIMResult
 from roost.dmarc import DMARCResult
+from roost.fromheader import FromError, skip_comment
 from roost.spf import SPFResult
 
 #: RFC 5322 §2.1.1: lines SHOULD be at most 78 characters, excluding CRLF.
@@ -102,19 +103,10 @@ def _skip_cfws(value: str) -> str:
     """Drop leading whitespace and (nested) comments (RFC 5322 §3.2.2)."""
     value = value.lstrip()
     while value.startswith("("):
-        depth, i = 0, 0
-        while i < len(value):
-            c = value[i]
-            if c == "\\":
-                i += 1
-            elif c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
-        value = value[i + 1 :].lstrip()
+        try:
+            value = value[skip_comment(value, 0) :].lstrip()
+        except FromError:  # not closed: nothing follows it
+            return ""
     return value
 
 

@@ -92,7 +92,7 @@ def _tokens(value: str) -> list[_Token]:
         if match := _SPACE.match(value, pos):
             pos = match.end()
         elif char == "(":
-            pos = _skip_comment(value, pos)
+            pos = skip_comment(value, pos)
         elif char in _SPECIALS:
             tokens.append(char)
             pos += 1
@@ -114,8 +114,9 @@ def _tokens(value: str) -> list[_Token]:
     return tokens
 
 
-def _skip_comment(value: str, pos: int) -> int:
-    """Past a (possibly nested) comment starting at `pos` (RFC 5322 §3.2.2)."""
+def skip_comment(value: str, pos: int) -> int:
+    """Past a (possibly nested) comment starting at `pos` (RFC 5322 §3.2.2); FromError when
+    it is not closed."""
     depth = 0
     while pos < len(value):
         char = value[pos]

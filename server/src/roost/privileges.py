@@ -5,7 +5,6 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import subprocess
 import sys
 
 
@@ -34,36 +33,36 @@ def service_ids(user: str, group: str | None) -> tuple[int, int]:
         raise PrivilegeError(f'group "{group}" does not exist: create it or fix `group`') from None
 
 
-# What the server runs after the drop: its own package and the check workers, which are
-# spawned afresh and import multiprocessing's spawn machinery from the interpreter's library.
-_AFTER_DROP = "import multiprocessing.popen_spawn_posix, roost.serve"
-
-
 def check_interpreter(user: str, group: str | None) -> None:
-    """Fail now, in one line, if `user` cannot run this interpreter and import Roost: a venv
-    made from a Python under a private home (pyenv in /root) once crashed the server after
-    the drop, in a check worker, with ModuleNotFoundError."""
+    """Fail now, in one line, if `user` cannot read this interpreter, the part of its library
+    the check workers import when spawned, or Roost itself: a venv made from a Python under a
+    private home (pyenv in /root) once crashed the server after the drop, in a check worker,
+    with ModuleNotFoundError. A forked child takes the user's identity and asks the kernel."""
     if os.geteuid() != 0:
         return
+    import multiprocessing.popen_spawn_posix as spawn
+
+    import roost
+
     uid, gid = service_ids(user, group)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", _AFTER_DROP],
-            user=uid,
-            group=gid,
-            extra_groups=[],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd="/",
-        )
-    except OSError as exc:
-        result = subprocess.CompletedProcess([], 1, "", str(exc))
-    if result.returncode != 0:
-        error = (result.stderr.strip().splitlines() or ["cannot start"])[-1]
+    needed = [sys.executable, str(spawn.__file__), str(roost.__file__)]
+    pid = os.fork()
+    if pid == 0:  # the child: only system calls, then out
+        code = 255  # it could not even take the identity
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            code = next((n + 1 for n, p in enumerate(needed) if not os.access(p, os.R_OK)), 0)
+        finally:
+            os._exit(code)
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if code == 255:
+        raise PrivilegeError(f"cannot switch to user {user} to check what it can read")
+    if code:
         raise PrivilegeError(
-            f"user {user} cannot run {sys.executable} ({error}): install Roost where it can "
-            "read, e.g. a venv in /opt/roost made from /usr/bin/python3"
+            f"user {user} cannot read {needed[code - 1]}: install Roost where it can, "
+            "e.g. a venv in /opt/roost made from /usr/bin/python3"
         )
 
 

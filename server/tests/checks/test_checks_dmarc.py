@@ -145,3 +145,20 @@ def test_aligned_temperror_gives_no_verdict() -> None:
     assert (got.result, got.policy) == ("temperror", "none")
     unaligned = dkim_result("temperror", "example.net")
     assert dmarc.evaluate("example.com", spf_result(), [unaligned], REJECT).result == "fail"
+
+
+@pytest.mark.parametrize(
+    ("tags", "spf_passes", "dkim_passes"),
+    [
+        ("adkim=s", True, False),  # strict DKIM, relaxed SPF: only the SPF subdomain aligns
+        ("aspf=s", False, True),  # the reverse
+    ],
+)
+def test_adkim_and_aspf_are_told_apart(tags: str, spf_passes: bool, dkim_passes: bool) -> None:
+    """A swapped pair of alignment modes passed every other test."""
+    r = resolver({"_dmarc.example.com": f"v=DMARC1; p=reject; {tags}"})
+    by_spf = dmarc.evaluate("example.com", spf_result("pass", "bounce.example.com"), [], r)
+    by_dkim = dmarc.evaluate(
+        "example.com", spf_result("fail"), [dkim_result("pass", "mail.example.com")], r
+    )
+    assert (by_spf.result == "pass", by_dkim.result == "pass") == (spf_passes, dkim_passes)

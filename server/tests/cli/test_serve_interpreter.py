@@ -34,6 +34,6 @@ def test_an_interpreter_the_service_user_cannot_run_is_named() -> None:
             timeout=120,
         )
     assert result.returncode != 0
-    (line,) = [x for x in result.stderr.splitlines() if "cannot run" in x]
+    (line,) = [x for x in result.stderr.splitlines() if "cannot read" in x]
     assert f"{venv}/bin/python" in line and "/opt/roost" in line
     assert "Traceback" not in result.stderr

@@ -171,3 +171,19 @@ def test_8bit_mail_is_sent_with_body_8bitmime_when_offered(
     wait_until(lambda: "the queue is empty" in queue_text(roost))
     (mail,) = [c for c in peer.commands if c.startswith(b"MAIL")]
     assert mail == b"MAIL FROM:<alice@example.test> BODY=8BITMIME\r\n"
+
+
+def test_a_temporary_refusal_after_data_keeps_the_recipient_queued(
+    roost: RoostProcess, peer: HostilePeer
+) -> None:
+    peer.replies["."] = b"451 4.3.0 try again later\r\n"
+    submit(roost, ["x@hostile.test"])
+    wait_until(lambda: "attempts 1" in queue_text(roost), explain=lambda: queue_text(roost))
+    assert "last error: 451 4.3.0 try again later" in queue_text(roost)
+
+
+def test_a_permanent_refusal_after_data_bounces(roost: RoostProcess, peer: HostilePeer) -> None:
+    peer.replies["."] = b"554 5.7.1 content refused\r\n"
+    submit(roost, ["x@hostile.test"])
+    wait_until(lambda: b"554 5.7.1 content refused" in inbox(roost))
+    assert "the queue is empty" in queue_text(roost)

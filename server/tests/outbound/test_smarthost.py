@@ -109,3 +109,28 @@ def test_unauthenticated_relay_is_refused_by_the_peer(relay: PostfixPeer) -> Non
         client.mail("a@example.test")
         code, _ = client.rcpt("someone@faraway.test")
         assert code >= 500
+
+
+def test_an_untrusted_relay_certificate_defers_with_nothing_sent(
+    knot: KnotServer, knot_address: str, relay: PostfixPeer
+) -> None:
+    """No `ca_file`: the relay's test CA is not trusted, so its certificate fails and the
+    credentials and the message stay here."""
+    knot.set_zone("relay.lab.test", "@ A 127.0.0.1\n")
+    with roost_dev(nameserver=knot_address) as roost:
+        password_file = roost.directory / "relay.pass"
+        password_file.write_text(RELAY_PASSWORD + "\n")
+        password_file.chmod(0o644)
+        roost.append_config(
+            f'[outbound]\nmode = "smarthost"\n[outbound.smarthost]\nhost = "relay.lab.test"\n'
+            f'port = {relay.smtps_port}\ntls = "implicit"\nusername = "roost"\n'
+            f'password_file = "{password_file}"\n[queue]\nretry_schedule = [600]\n'
+        )
+        roost.add_user("alice@example.test", PASSWORD)
+        roost.start()
+        rcpt = f"untrusted{time.time_ns()}@faraway.test"
+        submit(roost, [rcpt], "untrusted relay")
+        wait_until(lambda: "attempts 1" in queue_text(roost), explain=lambda: queue_text(roost))
+        assert "certificate" in queue_text(roost)
+        assert rcpt not in relay.log()  # not even the envelope reached it
+        assert roost.stop() == 0

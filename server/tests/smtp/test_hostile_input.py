@@ -4,6 +4,7 @@ fields built to slip past DMARC, each the input that once found the bug."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import smtplib
 import socket
@@ -65,8 +66,9 @@ class ControlClient(threading.Thread):
             self.error = exc
 
 
-@pytest.fixture
-def control(roost: RoostProcess) -> Iterator[ControlClient]:
+@contextlib.contextmanager
+def served_throughout(roost: RoostProcess) -> Iterator[ControlClient]:
+    """A control client for the duration; afterwards, it must never have waited a STALL."""
     client = ControlClient(roost)
     client.start()
     yield client
@@ -75,6 +77,12 @@ def control(roost: RoostProcess) -> Iterator[ControlClient]:
     assert client.error is None, client.error
     assert client.replies > 0
     assert client.slowest < STALL, f"the control client waited {client.slowest:.1f}s"
+
+
+@pytest.fixture
+def control(roost: RoostProcess) -> Iterator[ControlClient]:
+    with served_throughout(roost) as client:
+        yield client
 
 
 def mx_send(roost: RoostProcess, sender: str, message: bytes) -> tuple[int, bytes]:

@@ -150,10 +150,18 @@ def test_relay_tricks_refused(roost: RoostProcess, path: str) -> None:
     with mx(roost) as client:
         client.mail("news@sender.test")
         code, text = client.docmd("RCPT", f"TO:{path}")
-        assert code in (550, 553), (path, code, text)
-        assert text[:1] == b"5"
+        assert (code, text[:5]) == (550, b"5.7.1"), (path, text)  # the relay check's own reply
         code, _ = client.docmd("DATA")
         assert code == 503  # no recipient was accepted
+
+
+def test_no_relay_for_a_sender_claiming_a_hosted_domain(roost: RoostProcess) -> None:
+    """Every other relay test uses a foreign sender; MAIL FROM in our own domain gives no right
+    to relay at the MX (only submission, after AUTH, does)."""
+    with mx(roost) as client:
+        client.mail("alice@example.test")
+        code, text = client.rcpt("someone@elsewhere.test")
+        assert (code, text[:5]) == (550, b"5.7.1"), text
 
 
 def test_relay_refused_with_swaks(roost: RoostProcess) -> None:

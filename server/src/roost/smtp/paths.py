@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from roost.addresses import relay_trick
 from roost.smtp.replies import SMTPError
 
 # RFC 5321 §4.1.2 Mailbox, with RFC 6531's UTF-8 allowed; quoted local parts may hold anything
@@ -53,7 +54,8 @@ def parse(argument: str, prefix: str, *, recipient: bool, smtputf8: bool = False
         if recipient:
             raise _bad_address(recipient, "empty recipient")
         return PathArgument("", params)
-    if not _MAILBOX.fullmatch(path):
+    if not _MAILBOX.fullmatch(path) and not (recipient and relay_trick(path)):
+        # A relay trick goes on to the relay check, which refuses it by name (550 5.7.1).
         raise _bad_address(recipient, "not local@domain")
     if not path.isascii() and not (smtputf8 or "SMTPUTF8" in params):
         raise SMTPError(553, "5.6.7", "Non-ASCII address requires SMTPUTF8 (RFC 6531)")

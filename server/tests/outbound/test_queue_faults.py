@@ -123,6 +123,9 @@ def test_backslash_in_a_recipient_domain_fails_that_recipient_only(
     wait_until(lambda: b"is not a valid domain name" in inbox(roost), explain=roost.log.read_text)
     wait_until(lambda: "the queue is empty" in queue_text(roost))
     assert peer.sessions == 1  # the other recipient was delivered
+    # One failure notice for the message, naming both domains that failed.
+    assert inbox(roost).count(b"Subject: Undelivered Mail Returned to Sender") == 1
+    assert b"<x@a\\b.test>:" in inbox(roost) and b"<x@a\\1.test>:" in inbox(roost)
 
 
 def test_a_message_whose_attempts_keep_crashing_is_held_then_retried(

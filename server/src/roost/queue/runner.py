@@ -62,6 +62,11 @@ class QueueRunner:
         # Rows whose crash could not even be recorded (the spool itself failing): kept out of
         # dispatch until the time given, so a broken database cannot make the runner spin.
         self._cooling: dict[int, float] = {}
+        # Attempts in flight per message, and the failures its finished attempts collected:
+        # the last attempt to end sends one failure notice for all its domains.
+        self._running: Counter[str] = Counter()
+        self._failed: dict[str, list[tuple[RecipientStatus, QueuedRecipient]]] = {}
+        self._bouncing: set[int] = set()  # failed rows waiting for that notice: not due
         self._stopping = False
 
     def wake(self) -> None:
@@ -99,7 +104,7 @@ class QueueRunner:
     def _taken(self) -> set[int]:
         now = self.clock()
         self._cooling = {row: until for row, until in self._cooling.items() if until > now}
-        return self._inflight | set(self._cooling)
+        return self._inflight | self._bouncing | set(self._cooling)
 
     async def _dispatch(self) -> None:
         due = await asyncio.to_thread(self.spool.due, self.clock(), self._taken())
@@ -120,6 +125,7 @@ class QueueRunner:
         rows = {r.row for r in recipients}
         self._inflight |= rows
         self._per_domain[domain] += 1
+        self._running[message.id] += 1
         task = asyncio.create_task(self._attempt(message, domain, recipients))
         self._tasks.add(task)
 
@@ -140,9 +146,32 @@ class QueueRunner:
             outcomes = await self.deliverer.deliver(
                 message.id, message.sender, domain, addresses, original
             )
-            await asyncio.to_thread(self._record, message, recipients, outcomes, original)
+            failed = await asyncio.to_thread(self._record, message, recipients, outcomes)
+            self._failed.setdefault(message.id, []).extend(failed)
+            self._bouncing.update(recipient.row for _, recipient in failed)
         except Exception as exc:  # any failure is a temporary one, never a loop
             await self._crashed(message, domain, recipients, exc)
+        self._running[message.id] -= 1
+        if self._running[message.id] > 0:
+            return
+        del self._running[message.id]
+        failed = self._failed.pop(message.id, [])
+        if failed:
+            try:
+                await asyncio.to_thread(self._bounce, message, failed)
+            except Exception as exc:
+                await self._crashed(message, "its failure notice", [r for _, r in failed], exc)
+            finally:
+                self._bouncing.difference_update(recipient.row for _, recipient in failed)
+
+    def _bounce(
+        self, message: QueuedMessage, failed: list[tuple[RecipientStatus, QueuedRecipient]]
+    ) -> None:
+        """One failure notice for every recipient that failed in this round, whatever their
+        domain; their rows go once it is stored (a crash before means a second notice)."""
+        original = self.spool.message_bytes(message.id)
+        self.bouncer.send(message, original, [status for status, _ in failed], "failed")
+        self.spool.done(recipient.row for _, recipient in failed)
 
     async def _crashed(
         self,
@@ -180,8 +209,9 @@ class QueueRunner:
         message: QueuedMessage,
         recipients: list[QueuedRecipient],
         outcomes: dict[str, Outcome],
-        original: bytes,
-    ) -> None:
+    ) -> list[tuple[RecipientStatus, QueuedRecipient]]:
+        """Delivered rows removed, deferred ones rescheduled; the failed ones returned, for
+        the message's one failure notice."""
         now = self.clock()
         delivered, failed, deferred = [], [], []
         for recipient in recipients:
@@ -189,25 +219,22 @@ class QueueRunner:
             if outcome.kind == "delivered":
                 delivered.append(recipient.row)
             elif outcome.kind == "permanent":
-                failed.append(RecipientStatus(recipient.address, outcome, now))
+                failed.append((RecipientStatus(recipient.address, outcome, now), recipient))
             elif now - message.created >= self.config.max_age:
                 expired = permanent(
                     f"gave up after {self.config.max_age / 86400:g} days: {outcome.text}",
                     "5.4.7",
                     outcome.remote,
                 )
-                failed.append(RecipientStatus(recipient.address, expired, now))
+                failed.append((RecipientStatus(recipient.address, expired, now), recipient))
             else:
                 deferred.append((recipient, outcome))
         self.spool.done(delivered)
-        if failed:
-            self.bouncer.send(message, original, failed, "failed")
-            by_address = {r.address: r.row for r in recipients}
-            self.spool.done(by_address[s.recipient] for s in failed)
         for recipient, outcome in deferred:
             delay = retry_delay(self.config.retry_schedule, recipient.attempts + 1)
             self.spool.deferred([recipient.row], outcome.text, now + delay)
         self._warn_delayed(message, deferred, now)
+        return failed
 
     def _warn_delayed(
         self,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Literal, Protocol
 
+from roost.store.notify import ChangeFeed
+
 INBOX = "INBOX"
 # RFC 6154 §2: the special-use attributes a new account's folders carry, keyed by folder name.
 DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
@@ -63,6 +65,17 @@ class MessageInfo:
     flags: tuple[str, ...]
     internaldate: datetime
     size: int
+
+
+@dataclass(frozen=True)
+class MailboxChanges:
+    """What changed in a mailbox after a MODSEQ: new or changed messages, expunged UIDs."""
+
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    changed: list[MessageInfo]
+    expunged: list[int]
 
 
 class Directory(Protocol):
@@ -132,10 +145,15 @@ class MailStore(Protocol):
     ) -> list[tuple[int, int]]: ...
     def expunge(self, user: str, mailbox: str, uids: Sequence[int] | None = None) -> list[int]: ...
     def expunged_since(self, user: str, mailbox: str, modseq: int) -> list[int]: ...
+    def snapshot(self, user: str, mailbox: str) -> tuple[MailboxInfo, list[MessageInfo]]: ...
+    def changes_since(self, user: str, mailbox: str, modseq: int) -> MailboxChanges: ...
+    def message_infos(self, user: str, mailbox: str, uids: Sequence[int]) -> list[MessageInfo]: ...
     def export_mbox(self, user: str, mailbox: str, out: BinaryIO) -> int: ...
 
 
 class Store(Directory, MailStore, Protocol):
     """A complete backend: what `roost serve` and the CLI open."""
+
+    changes: ChangeFeed  # published after each committed change to a user's mail
 
     def close(self) -> None: ...

@@ -64,3 +64,9 @@ class UnknownCTEError(IMAPError):
             f"cannot decode Content-Transfer-Encoding {encoding!r}; fetch BODY[] instead",
             "UNKNOWN-CTE",
         )
+
+
+class RefusedError(IMAPError):
+    """A well-formed command the server will not or cannot carry out (RFC 9051 §7.1.2: NO)."""
+
+    status = "NO"

@@ -10,7 +10,7 @@ final CRLF. This module cuts it into a tag, an upper-cased command name and argu
 
 A bracketed section inside an atom (`BODY[HEADER.FIELDS (FROM TO)]<0.100>`) stays part of that
 one atom, spaces and parentheses included, as the FETCH grammar reads it as one item
-(RFC 9051 §6.4.5). Anything else that does not fit raises ParseError naming what was wrong.
+(RFC 9051 §6.4.5). Anything else that does not fit raises BadCommandError naming what was wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from roost.imap.errors import ParseError
+from roost.imap.errors import BadCommandError
 
 Arg = str | bytes | list["Arg"]
 
@@ -44,22 +44,22 @@ def parse_command(data: bytes) -> Command:
     """One command; the tag is returned even when the rest fails, via `split_tag`."""
     tag, rest = split_tag(data)
     if not rest:
-        raise ParseError("missing command name after the tag")
+        raise BadCommandError("missing command name after the tag")
     tokens = _Tokenizer(rest).arguments()
     if not tokens or not isinstance(tokens[0], str):
-        raise ParseError("the command name must be an atom")
+        raise BadCommandError("the command name must be an atom")
     return Command(tag, tokens[0].upper(), tokens[1:])
 
 
 def split_tag(data: bytes) -> tuple[str, bytes]:
-    """The tag and what follows it; ParseError (with tag "*") if there is no usable tag."""
+    """The tag and what follows it; BadCommandError (with tag "*") if there is no usable tag."""
     head, _, rest = data.partition(b" ")
     try:
         tag = head.decode("ascii")
     except UnicodeDecodeError:
-        raise ParseError("the tag must be printable ASCII") from None
+        raise BadCommandError("the tag must be printable ASCII") from None
     if not _TAG.fullmatch(tag):
-        raise ParseError("start with a tag (letters, digits, no '+'), a space, a command")
+        raise BadCommandError("start with a tag (letters, digits, no '+'), a space, a command")
     return tag, rest
 
 
@@ -71,7 +71,7 @@ class _Tokenizer:
     def arguments(self) -> list[Arg]:
         values = self._sequence(depth=0)
         if self.pos < len(self.data):
-            raise ParseError(f"unexpected ')' at byte {self.pos}")
+            raise BadCommandError(f"unexpected ')' at byte {self.pos}")
         return values
 
     def _sequence(self, depth: int) -> list[Arg]:
@@ -84,10 +84,10 @@ class _Tokenizer:
                 if data[self.pos] == 0x29:  # ")"
                     return values
                 if data[self.pos] != 0x20:
-                    raise ParseError(f"expected a space between arguments at byte {self.pos}")
+                    raise BadCommandError(f"expected a space between arguments at byte {self.pos}")
                 self.pos += 1
                 if self.pos >= len(data):
-                    raise ParseError("trailing space at the end of the command")
+                    raise BadCommandError("trailing space at the end of the command")
             elif data[self.pos] == 0x29:
                 return values
             values.append(self._value(depth))
@@ -97,11 +97,11 @@ class _Tokenizer:
         char = data[self.pos]
         if char == 0x28:  # "("
             if depth >= MAX_DEPTH:
-                raise ParseError(f"lists nested deeper than {MAX_DEPTH}")
+                raise BadCommandError(f"lists nested deeper than {MAX_DEPTH}")
             self.pos += 1
             inner = self._sequence(depth + 1)
             if self.pos >= len(data) or data[self.pos] != 0x29:
-                raise ParseError("a '(' is not closed by ')'")
+                raise BadCommandError("a '(' is not closed by ')'")
             self.pos += 1
             return inner
         if char == 0x22:  # '"'
@@ -123,24 +123,24 @@ class _Tokenizer:
             if char == 0x5C:
                 escaped = data[pos + 1 : pos + 2]
                 if escaped not in (b'"', b"\\"):
-                    raise ParseError('in a quoted string, "\\" may only escape \'"\' or "\\"')
+                    raise BadCommandError('in a quoted string, "\\" may only escape \'"\' or "\\"')
                 out += escaped
                 pos += 2
                 continue
             if char in (0x0D, 0x0A, 0x00):
-                raise ParseError("a quoted string cannot hold CR, LF or NUL; use a literal")
+                raise BadCommandError("a quoted string cannot hold CR, LF or NUL; use a literal")
             out.append(char)
             pos += 1
-        raise ParseError("a quoted string is not closed")
+        raise BadCommandError("a quoted string is not closed")
 
     def _literal(self) -> bytes:
         match = _LITERAL.match(self.data, self.pos)
         if match is None:
-            raise ParseError("a literal is '{size}' then CRLF then that many bytes")
+            raise BadCommandError("a literal is '{size}' then CRLF then that many bytes")
         size = int(match.group(1))
         start = match.end()
         if start + size > len(self.data):
-            raise ParseError("the literal is shorter than its announced size")
+            raise BadCommandError("the literal is shorter than its announced size")
         self.pos = start + size
         return self.data[start : self.pos]
 
@@ -151,14 +151,14 @@ class _Tokenizer:
             if data[pos] == 0x5B:  # "[": a section runs to its matching "]"
                 close = _section_end(data, pos)
                 if close < 0:
-                    raise ParseError("a '[' in an argument is not closed by ']'")
+                    raise BadCommandError("a '[' in an argument is not closed by ']'")
                 pos = close
             pos += 1
         if pos == start:
-            raise ParseError(f"unexpected {chr(data[pos])!r} at byte {pos}")
+            raise BadCommandError(f"unexpected {chr(data[pos])!r} at byte {pos}")
         raw = data[start:pos]
         if any(byte < 0x20 or byte > 0x7E for byte in raw):
-            raise ParseError("an atom holds only printable ASCII; send other text as a string")
+            raise BadCommandError("an atom holds only printable ASCII; send other text as a string")
         self.pos = pos
         return raw.decode("ascii")
 

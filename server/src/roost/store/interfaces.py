@@ -54,6 +54,8 @@ class MailboxInfo:
     uidvalidity: int
     uidnext: int
     highestmodseq: int
+    deleted: int = 0
+    size: int = 0  # RFC 8438 STATUS=SIZE: the sum of the messages' sizes
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ from roost.store.sqlite_base import SQLiteBase, mailbox_name
 INFO_QUERY = (
     "SELECT b.name, b.special_use, COUNT(m.id), "
     "COALESCE(SUM(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), 0), "
-    "b.uidvalidity, b.uidnext, b.highestmodseq "
+    "b.uidvalidity, b.uidnext, b.highestmodseq, "
+    "COALESCE(SUM(instr(' ' || m.flags || ' ', ' \\Deleted ') > 0), 0), "
+    "COALESCE(SUM(s.size), 0) "
     "FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id "
+    "LEFT JOIN blobs s ON s.id = m.blob_id "
 )
 
 

@@ -1,0 +1,203 @@
+"""FETCH data items (RFC 9051 §6.4.5): what the client asked for, and each message's answer.
+
+Items are parsed once per command into `FetchItem`s; each message is then rendered from its
+index row (flags, dates, size, MODSEQ) and, only when an item needs it, its bytes and parsed
+MIME structure. Rendering runs in a worker thread, a batch of messages at a time, so a large
+FETCH neither blocks the event loop nor holds the whole mailbox in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from roost.imap import bodystructure, mime
+from roost.imap.errors import BadCommandError
+from roost.imap.parser import Arg
+from roost.imap.response import Atom, encode, flag_list
+from roost.store.interfaces import MessageInfo
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MACROS = {
+    "ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+    "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+    "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"],
+}
+_SIMPLE = frozenset(
+    {"UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY", "BODYSTRUCTURE", "MODSEQ"}
+)
+# RFC822, RFC822.HEADER, RFC822.TEXT are the rev1 spellings of body sections (RFC 3501 §6.4.5).
+_RFC822 = {"RFC822": ("", False), "RFC822.HEADER": ("HEADER", True), "RFC822.TEXT": ("TEXT", False)}
+_SECTION = re.compile(
+    r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class FetchItem:
+    name: str  # upper-cased item name: "FLAGS", "BODY", "BINARY.SIZE", "RFC822.HEADER", ...
+    section: str | None = None  # for BODY[...] / BINARY[...]: the text between the brackets
+    partial: tuple[int, int | None] | None = None  # <origin.length>
+    peek: bool = False
+
+    @property
+    def sets_seen(self) -> bool:
+        """RFC 9051 §6.4.5: BODY[...] and BINARY[...] set \\Seen; .PEEK and headers do not."""
+        return self.section is not None and not self.peek and self.name != "BINARY.SIZE"
+
+    @property
+    def needs_body(self) -> bool:
+        return self.section is not None or self.name in ("ENVELOPE", "BODY", "BODYSTRUCTURE")
+
+    def label(self) -> str:
+        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin)."""
+        if self.section is None:
+            return self.name
+        if self.name in _RFC822:
+            return self.name
+        base = self.name.replace(".PEEK", "")
+        origin = f"<{self.partial[0]}>" if self.partial else ""
+        return f"{base}[{self.section}]{origin}"
+
+
+def parse_items(arg: Arg) -> list[FetchItem]:
+    """The FETCH item list: a macro, one item, or a parenthesized list of items."""
+    raw = arg if isinstance(arg, list) else [arg]
+    if not raw:
+        raise BadCommandError("FETCH needs at least one data item")
+    if len(raw) == 1 and isinstance(raw[0], str) and raw[0].upper() in _MACROS:
+        raw = list(_MACROS[raw[0].upper()])
+    items = []
+    for value in raw:
+        if not isinstance(value, str):
+            raise BadCommandError("FETCH data items are atoms like FLAGS or BODY.PEEK[HEADER]")
+        items.append(_item(value))
+    return items
+
+
+def _item(text: str) -> FetchItem:
+    upper = text.upper()
+    if upper in _SIMPLE:
+        return FetchItem(upper)
+    if upper in _RFC822:
+        section, peek = _RFC822[upper]
+        return FetchItem(upper, section=section, peek=peek)
+    match = _SECTION.fullmatch(text)
+    if match is None:
+        raise BadCommandError(f"unknown FETCH data item {text[:40]}")
+    name = match.group(1).upper()
+    partial = None
+    if match.group(3) is not None:
+        if name == "BINARY.SIZE":
+            raise BadCommandError("BINARY.SIZE takes no <partial>")
+        length = int(match.group(4)) if match.group(4) is not None else None
+        partial = (int(match.group(3)), length)
+    section = match.group(2).upper() if name.startswith("BINARY") else match.group(2)
+    return FetchItem(name, section=section, partial=partial, peek=name.endswith(".PEEK"))
+
+
+class Message:
+    """One message of the selected mailbox (the `msgview.MessageView` contract)."""
+
+    def __init__(
+        self,
+        seq: int,
+        info: MessageInfo,
+        load: Callable[[int], bytes],
+        structures: dict[int, mime.Structure],
+    ) -> None:
+        self.seq = seq
+        self.info = info
+        self._load = load
+        self._structures = structures
+
+    @property
+    def uid(self) -> int:
+        return self.info.uid
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.info.flags
+
+    @property
+    def internaldate(self) -> datetime:
+        return self.info.internaldate
+
+    @property
+    def size(self) -> int:
+        return self.info.size
+
+    @property
+    def modseq(self) -> int:
+        return self.info.modseq
+
+    @cached_property
+    def _raw(self) -> bytes:
+        return self._load(self.info.uid)
+
+    def raw(self) -> bytes:
+        return self._raw
+
+    def structure(self) -> mime.Structure:
+        structure = self._structures.get(self.info.uid)
+        if structure is None:
+            structure = mime.parse(self._raw)
+            self._structures[self.info.uid] = structure
+        return structure
+
+
+def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
+    """`* n FETCH (...)` for one message, CRLF included."""
+    out: list[object] = []
+    names = {item.name for item in items}
+    if uid and "UID" not in names:
+        out += [Atom("UID"), message.uid]
+    for item in items:
+        out += [Atom(item.label()), _value(message, item)]
+    if modseq and "MODSEQ" not in names:
+        out += [Atom("MODSEQ"), [message.modseq]]
+    return b"* %d FETCH " % message.seq + encode(out) + b"\r\n"
+
+
+def _value(message: Message, item: FetchItem) -> object:
+    name = item.name
+    if name == "UID":
+        return message.uid
+    if name == "FLAGS":
+        return flag_list(message.flags)
+    if name == "INTERNALDATE":
+        return format_datetime(message.internaldate)
+    if name == "RFC822.SIZE":
+        return message.size
+    if name == "MODSEQ":
+        return [message.modseq]
+    if name == "ENVELOPE":
+        return bodystructure.envelope(message.structure())
+    if name in ("BODY", "BODYSTRUCTURE"):
+        return bodystructure.body(message.structure(), extensible=name == "BODYSTRUCTURE")
+    assert item.section is not None
+    data = section_bytes(message, item)
+    if name == "BINARY.SIZE":
+        return len(data)
+    if item.partial is not None:
+        origin, length = item.partial
+        data = data[origin:] if length is None else data[origin : origin + length]
+    return data
+
+
+def section_bytes(message: Message, item: FetchItem) -> bytes:
+    """The bytes of BODY[section] / BINARY[section] (RFC 9051 §6.4.5)."""
+    assert item.section is not None
+    if item.section == "":
+        return message.raw()
+    raise BadCommandError(f"unsupported section {item.section[:40]}")
+
+
+def format_datetime(when: datetime) -> str:
+    """RFC 9051 §9 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz"."""
+    offset = when.strftime("%z") or "+0000"
+    return f"{when.day:02d}-{_MONTHS[when.month - 1]}-{when.year:04d} {when:%H:%M:%S} {offset}"

@@ -21,7 +21,10 @@ from typing import Any
 from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
-from roost.imap.unavailable import UnavailableIMAP
+from roost.authcache import CredentialCache
+from roost.imap.endpoint import IMAPEndpoint, IMAPLimits, UserSessions
+from roost.imap.reader import ReadLimits
+from roost.imap.server import imap_factory
 from roost.maintenance import housekeeping
 from roost.privileges import drop_to
 from roost.services import Services, inbound_checks, password_verifier
@@ -106,7 +109,9 @@ async def listen(
     throttle = AuthThrottle(
         limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
     )
-    authenticator = Authenticator(password_verifier(services.store), throttle)
+    # One verifier, throttle and cache for SMTP AUTH and IMAP: a guess counts wherever it is made.
+    credentials = CredentialCache(limits.auth_cache_ttl)
+    authenticator = Authenticator(password_verifier(services.store, credentials), throttle)
     mx = MXHandler(services.smtp, checks)
     submission = SubmissionHandler(services.smtp)
 
@@ -120,14 +125,40 @@ async def listen(
         )
         return lambda: SMTPProtocol(endpoint)
 
+    imap_limits = IMAPLimits(
+        read=ReadLimits(
+            max_line=limits.imap_max_line,
+            max_literal=limits.max_message_size,
+            max_command=limits.max_message_size + limits.imap_max_line,
+        ),
+        login_timeout=limits.imap_login_timeout,
+        idle_timeout=limits.imap_idle_timeout,
+        connections_per_user=limits.imap_connections_per_user,
+    )
+    users = UserSessions(limits.imap_connections_per_user)
+
+    def imap(tls_context: ssl.SSLContext | None) -> Callable[[], asyncio.BaseProtocol]:
+        return imap_factory(
+            IMAPEndpoint(
+                hostname=config.hostname,
+                store=services.store,
+                authenticator=authenticator,
+                limits=imap_limits,
+                connections=connections,
+                users=users,
+                tls_context=tls_context,
+                max_message_size=limits.max_message_size,
+            )
+        )
+
     submit = {"authenticator": authenticator}
     factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
         "smtp": (smtp(mx, tls_context=tls), None),
         "submission": (smtp(submission, tls_context=tls, require_starttls=True, **submit), None),
         # On 465 the listener does the TLS handshake before the session starts.
         "submissions": (smtp(submission, tls_context=None, **submit), tls),
-        "imap": (UnavailableIMAP, None),
-        "imaps": (UnavailableIMAP, tls),
+        "imap": (imap(tls), None),
+        "imaps": (imap(None), tls),
     }
     loop = asyncio.get_running_loop()
     servers = []

@@ -14,7 +14,6 @@ from roost.imap.connection import AlreadyAnswered, IMAPConnection
 from roost.imap.errors import BadCommandError, RefusedError
 from roost.imap.parser import Command
 from roost.imap.response import Atom, untagged
-from roost.imap.session import State
 from roost.smtp.auth import plain_credentials
 from roost.smtp.replies import SMTPError
 
@@ -176,8 +175,3 @@ async def idle(conn: IMAPConnection, command: Command) -> str:
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reading
-
-
-ANY = frozenset(State) - {State.LOGOUT}
-NOT_AUTHENTICATED = frozenset({State.NOT_AUTHENTICATED})
-AUTHENTICATED = frozenset({State.AUTHENTICATED, State.SELECTED})

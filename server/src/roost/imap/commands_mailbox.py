@@ -149,7 +149,9 @@ async def create(conn: IMAPConnection, command: Command) -> str:
     # RFC 9051 §6.3.4: superior names that do not exist yet are created too.
     for depth in range(1, len(levels)):
         with contextlib.suppress(AlreadyExists):
-            await conn.store_call(store.create_mailbox, session.user, DELIMITER.join(levels[:depth]))
+            await conn.store_call(
+                store.create_mailbox, session.user, DELIMITER.join(levels[:depth])
+            )
     try:
         await conn.store_call(store.create_mailbox, session.user, name, special_use)
     except AlreadyExists:
@@ -284,7 +286,9 @@ async def status(conn: IMAPConnection, command: Command) -> str:
     args.count(command.args, 2, 2, "STATUS mailbox (items)")
     session = conn.session
     name = args.mailbox(session, command.args[0])
-    items = [args.atom(i, "a STATUS item").upper() for i in args.paren_list(command.args[1], "items")]
+    items = [
+        args.atom(i, "a STATUS item").upper() for i in args.paren_list(command.args[1], "items")
+    ]
     assert session.user is not None
     info = await conn.store_call(conn.endpoint.store.mailbox_info, session.user, name)
     _send_status(conn, info, items)

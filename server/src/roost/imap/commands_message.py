@@ -132,7 +132,9 @@ async def _fetch_in_batches(
 
 
 async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:
-    args.count(command.args, 3, 4, "STORE sequence-set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags")
+    args.count(
+        command.args, 3, 4, "STORE sequence-set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags"
+    )
     user, view = _selected(conn)
     if view.readonly:
         raise RefusedError("The mailbox is read-only (EXAMINE)", "READ-ONLY")

@@ -49,10 +49,9 @@ class CommandSpec:
 
 
 class IMAPConnection(asyncio.Protocol):
-    commands: dict[str, CommandSpec] = {}  # filled by roost.imap.commands
-
-    def __init__(self, endpoint: IMAPEndpoint) -> None:
+    def __init__(self, endpoint: IMAPEndpoint, commands: dict[str, CommandSpec]) -> None:
         self.endpoint = endpoint
+        self.commands = commands
         self.session = Session("?", tls=False)
         self.transport: asyncio.Transport | None = None
         self.reader: CommandReader | None = None
@@ -132,7 +131,9 @@ class IMAPConnection(asyncio.Protocol):
         assert self.reader is not None
         bad_in_a_row = 0
         try:
-            self.send(f"* OK [CAPABILITY {self.capabilities()}] {self.endpoint.hostname} Roost ready")
+            self.send(
+                f"* OK [CAPABILITY {self.capabilities()}] {self.endpoint.hostname} Roost ready"
+            )
             while not self._closing:
                 if not self.reader.has_line():
                     await self.flush()
@@ -209,6 +210,12 @@ class IMAPConnection(asyncio.Protocol):
         except StoreError as exc:
             log.info("IMAP %s from %s: %s", raw[:40], self.session.peer_ip, exc)
             self.send_raw(RefusedError(_first_line(exc)).response(tag))
+        except (InputClosedError, asyncio.CancelledError):
+            raise
+        except Exception:
+            # A bug in one command: that command fails, the session and the server go on.
+            log.exception("IMAP command %r from %s failed", raw[:60], self.session.peer_ip)
+            self.send_raw(RefusedError("Internal error", "SERVERBUG").response(tag))
         return True
 
     # output
@@ -307,7 +314,9 @@ class IMAPConnection(asyncio.Protocol):
         assert self.reader is not None
         pending = self.reader.discard()
         if pending:  # RFC 4978 §3: the client waits for the OK before compressing
-            log.info("dropped %d bytes pipelined after COMPRESS by %s", pending, self.session.peer_ip)
+            log.info(
+                "dropped %d bytes pipelined after COMPRESS by %s", pending, self.session.peer_ip
+            )
 
     @property
     def compressed(self) -> bool:

@@ -111,9 +111,7 @@ class SelectedMailbox:
         known_last = self.uids[-1] if self.uids else 0
         new_uids = [m.uid for m in changes.changed if m.uid > known_last]
         flag_changes = [
-            m
-            for m in changes.changed
-            if m.uid <= known_last and m.modseq not in self.own_modseqs
+            m for m in changes.changed if m.uid <= known_last and m.modseq not in self.own_modseqs
         ]
         for info in changes.changed:
             self.keywords.update(f for f in info.flags if not f.startswith("\\"))

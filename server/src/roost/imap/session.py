@@ -23,6 +23,7 @@ class Session:
     user: str | None = None
     selected: SelectedMailbox | None = None
     enabled: set[str] = field(default_factory=set)  # RFC 5161 ENABLE, upper-cased
+    saved_search: list[int] = field(default_factory=list)  # RFC 5182 `$`, as UIDs
 
     @property
     def utf8(self) -> bool:

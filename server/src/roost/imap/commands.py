@@ -1,0 +1,51 @@
+"""The command table: each IMAP command, its handler and the states it is valid in
+(RFC 9051 §6: any state, not authenticated, authenticated, selected)."""
+
+from __future__ import annotations
+
+from roost.imap import commands_any as anystate
+from roost.imap import commands_mailbox as mailbox
+from roost.imap import commands_message as message
+from roost.imap.connection import CommandSpec, Handler
+from roost.imap.session import State
+
+ANY = frozenset({State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED})
+NOT_AUTHENTICATED = frozenset({State.NOT_AUTHENTICATED})
+AUTHENTICATED = frozenset({State.AUTHENTICATED, State.SELECTED})
+SELECTED = frozenset({State.SELECTED})
+
+_TABLE: dict[str, tuple[Handler, frozenset[State]]] = {
+    "CAPABILITY": (anystate.capability, ANY),
+    "NOOP": (anystate.noop, ANY),
+    "LOGOUT": (anystate.logout, ANY),
+    "ID": (anystate.id_command, ANY),
+    "STARTTLS": (anystate.starttls, NOT_AUTHENTICATED),
+    "LOGIN": (anystate.login, NOT_AUTHENTICATED),
+    "AUTHENTICATE": (anystate.authenticate, NOT_AUTHENTICATED),
+    "ENABLE": (anystate.enable, AUTHENTICATED),
+    "NAMESPACE": (anystate.namespace, AUTHENTICATED),
+    "COMPRESS": (anystate.compress, AUTHENTICATED),
+    "IDLE": (anystate.idle, AUTHENTICATED),
+    "SELECT": (mailbox.select, AUTHENTICATED),
+    "EXAMINE": (mailbox.select, AUTHENTICATED),
+    "CREATE": (mailbox.create, AUTHENTICATED),
+    "DELETE": (mailbox.delete, AUTHENTICATED),
+    "RENAME": (mailbox.rename, AUTHENTICATED),
+    "SUBSCRIBE": (mailbox.subscribe, AUTHENTICATED),
+    "UNSUBSCRIBE": (mailbox.subscribe, AUTHENTICATED),
+    "LIST": (mailbox.list_command, AUTHENTICATED),
+    "LSUB": (mailbox.list_command, AUTHENTICATED),
+    "STATUS": (mailbox.status, AUTHENTICATED),
+    "APPEND": (mailbox.append, AUTHENTICATED),
+    "CHECK": (anystate.check, SELECTED),
+    "CLOSE": (mailbox.unselect, SELECTED),
+    "UNSELECT": (mailbox.unselect, SELECTED),
+    "EXPUNGE": (message.expunge, SELECTED),
+    "FETCH": (message.fetch, SELECTED),
+    "STORE": (message.store, SELECTED),
+    "COPY": (message.copy, SELECTED),
+    "MOVE": (message.copy, SELECTED),
+    "UID": (message.uid, SELECTED),
+}
+
+COMMANDS = {name: CommandSpec(handler, states) for name, (handler, states) in _TABLE.items()}

@@ -47,9 +47,10 @@ def parse_values(data: bytes) -> list[object]:
                 pos += 1
             stack[-1].append(bytes(out))
             pos += 1
-        elif c == b"{":
+        elif c in (b"{", b"~"):
+            opening = data.index(b"{", pos)
             close = data.index(b"}", pos)
-            size = int(data[pos + 1 : close].rstrip(b"+"))
+            size = int(data[opening + 1 : close].rstrip(b"+"))
             start = close + 3
             stack[-1].append(data[start : start + size])
             pos = start + size

@@ -32,6 +32,7 @@ BASE = (
     "ESEARCH",
     "STATUS=SIZE",
     "UTF8=ACCEPT",
+    "BINARY",
 )
 ENABLEABLE = frozenset({"CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "IMAP4REV2"})
 

@@ -17,7 +17,14 @@ from functools import cached_property
 from roost.imap import bodystructure, mime
 from roost.imap.errors import BadCommandError
 from roost.imap.parser import Arg
-from roost.imap.response import Atom, encode, flag_list
+from roost.imap.response import Atom, Literal8, encode, flag_list
+from roost.imap.sections import (
+    Section,
+    binary_section,
+    body_section,
+    parse_partial,
+    partial,
+)
 from roost.store.interfaces import MessageInfo
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -30,9 +37,13 @@ _SIMPLE = frozenset(
     {"UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY", "BODYSTRUCTURE", "MODSEQ"}
 )
 # RFC822, RFC822.HEADER, RFC822.TEXT are the rev1 spellings of body sections (RFC 3501 §6.4.5).
-_RFC822 = {"RFC822": ("", False), "RFC822.HEADER": ("HEADER", True), "RFC822.TEXT": ("TEXT", False)}
+_RFC822 = {
+    "RFC822": (Section(), False),
+    "RFC822.HEADER": (Section(text="HEADER"), True),
+    "RFC822.TEXT": (Section(text="TEXT"), False),
+}
 _SECTION = re.compile(
-    r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?",
+    r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](<\d{1,19}\.\d{1,19}>)?",
     re.IGNORECASE,
 )
 
@@ -40,8 +51,8 @@ _SECTION = re.compile(
 @dataclass(frozen=True)
 class FetchItem:
     name: str  # upper-cased item name: "FLAGS", "BODY", "BINARY.SIZE", "RFC822.HEADER", ...
-    section: str | None = None  # for BODY[...] / BINARY[...]: the text between the brackets
-    partial: tuple[int, int | None] | None = None  # <origin.length>
+    section: Section | None = None  # for BODY[...] / BINARY[...]
+    partial: tuple[int, int] | None = None  # <origin.length>
     peek: bool = False
 
     @property
@@ -62,6 +73,10 @@ class FetchItem:
         base = self.name.replace(".PEEK", "")
         origin = f"<{self.partial[0]}>" if self.partial else ""
         return f"{base}[{self.section}]{origin}"
+
+    @property
+    def binary(self) -> bool:
+        return self.name.startswith("BINARY")
 
 
 def parse_items(arg: Arg) -> list[FetchItem]:
@@ -94,9 +109,8 @@ def _item(text: str) -> FetchItem:
     if match.group(3) is not None:
         if name == "BINARY.SIZE":
             raise BadCommandError("BINARY.SIZE takes no <partial>")
-        length = int(match.group(4)) if match.group(4) is not None else None
-        partial = (int(match.group(3)), length)
-    section = match.group(2).upper() if name.startswith("BINARY") else match.group(2)
+        partial = parse_partial(match.group(3))
+    section = Section.parse(match.group(2), binary=name.startswith("BINARY"))
     return FetchItem(name, section=section, partial=partial, peek=name.endswith(".PEEK"))
 
 
@@ -180,21 +194,19 @@ def _value(message: Message, item: FetchItem) -> object:
     if name in ("BODY", "BODYSTRUCTURE"):
         return bodystructure.body(message.structure(), extensible=name == "BODYSTRUCTURE")
     assert item.section is not None
-    data = section_bytes(message, item)
+    if item.binary:
+        data = binary_section(message.raw(), message.structure(), item.section.path)
+    elif item.section == Section():
+        data = memoryview(message.raw())  # the whole message needs no MIME parse
+    else:
+        data = body_section(message.raw(), message.structure(), item.section)
     if name == "BINARY.SIZE":
         return len(data)
     if item.partial is not None:
-        origin, length = item.partial
-        data = data[origin:] if length is None else data[origin : origin + length]
+        data = partial(data, *item.partial)
+    if item.binary and b"\0" in bytes(data):
+        return Literal8(data)  # RFC 3516 §4.3: NULs only inside literal8
     return data
-
-
-def section_bytes(message: Message, item: FetchItem) -> bytes:
-    """The bytes of BODY[section] / BINARY[section] (RFC 9051 §6.4.5)."""
-    assert item.section is not None
-    if item.section == "":
-        return message.raw()
-    raise BadCommandError(f"unsupported section {item.section[:40]}")
 
 
 def format_datetime(when: datetime) -> str:

@@ -20,6 +20,12 @@ class Atom(str):
     __slots__ = ()
 
 
+class Literal8(bytes):
+    """Binary data that may hold NUL: sent as `~{n}` (RFC 3516 §4.3 literal8)."""
+
+    __slots__ = ()
+
+
 def encode(value: Value) -> bytes:
     out = bytearray()
     _write(out, value)
@@ -37,6 +43,8 @@ def _write(out: bytearray, value: Value) -> None:
         out += str(value).encode()
     elif isinstance(value, str):
         _write_string(out, value.encode("utf-8"))
+    elif isinstance(value, Literal8):
+        out += b"~{%d}\r\n" % len(value) + value
     elif isinstance(value, bytes | bytearray | memoryview):
         _write_string(out, bytes(value))
     elif isinstance(value, list | tuple):

@@ -31,6 +31,8 @@ def roost() -> Iterator[RoostProcess]:
         proc.start()
         yield proc
         assert proc.stop() == 0
+        # No command, however malformed, may end in an unhandled exception.
+        assert "Traceback" not in proc.log.read_text()
 
 
 Connect = Callable[..., imaplib.IMAP4_SSL]

@@ -110,7 +110,7 @@ def _mailbox(tokens: list[tuple[str, str]]) -> Address | None:
     return (name, route, mailbox or MISSING_MAILBOX, host or MISSING_DOMAIN)
 
 
-def addresses(value: str | None) -> list[Address] | None:
+def addresses(value: str | None) -> tuple[Address, ...] | None:
     """An RFC 5322 §3.4 address-list as ENVELOPE addresses; None (NIL) if there are none."""
     if value is None:
         return None
@@ -147,7 +147,7 @@ def addresses(value: str | None) -> list[Address] | None:
         found.append(address)
     if in_group:
         found.append((None, None, None, None))
-    return found or None
+    return tuple(found) or None
 
 
 def _has_route(tokens: list[tuple[str, str]]) -> bool:

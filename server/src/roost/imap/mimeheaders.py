@@ -51,22 +51,21 @@ def fields(
     only the names in `wanted` if given. Folding line breaks are removed, the whitespace
     after them kept (RFC 5322 §2.2.3); leading whitespace is stripped, trailing kept (as
     Dovecot does)."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, list[str]]] = []
     keep = False
     text = msg[start:end].decode("latin-1")
     for line in text.split("\n"):
         line = line.removesuffix("\r")
         if line[:1] in (" ", "\t"):
             if keep and found:
-                name, value = found[-1]
-                found[-1] = (name, value + line)
+                found[-1][1].append(line)  # joined once below: no quadratic concatenation
             continue
         name, colon, value = line.partition(":")
         name = name.strip().lower()
         keep = bool(colon) and (wanted is None or name in wanted)
         if keep:
-            found.append((name, value))
-    return [(name, value.lstrip(" \t")) for name, value in found]
+            found.append((name, [value]))
+    return [(name, "".join(pieces).lstrip(" \t")) for name, pieces in found]
 
 
 def first(found: list[tuple[str, str]], name: str) -> str | None:

@@ -10,11 +10,11 @@ can decide on flags, UIDs, sizes and dates before any message file is read.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import Protocol, TypeAlias
 
-if TYPE_CHECKING:
-    from roost.imap.mime import Structure
+from roost.imap.mime import Structure, parse
 
 Value: TypeAlias = "int | bytes | str | Sequence[Value] | None"
 """IMAP data as Python values, both ways: None = NIL, int = number, bytes = a string (quoted
@@ -44,3 +44,28 @@ class MessageView(Protocol):
     def structure(self) -> Structure:
         """The parsed structure (`roost.imap.mime.parse(raw())`, cached by the caller)."""
         ...
+
+
+@dataclass
+class LoadedMessage:
+    """A `MessageView` over bytes already in memory (APPEND, tests); parses on first need."""
+
+    uid: int
+    seq: int
+    message: bytes
+    internaldate: datetime
+    flags: Collection[str] = ()
+    modseq: int = 1
+    parsed: Structure | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.message)
+
+    def raw(self) -> bytes:
+        return self.message
+
+    def structure(self) -> Structure:
+        if self.parsed is None:
+            self.parsed = parse(self.message)
+        return self.parsed

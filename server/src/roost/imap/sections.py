@@ -191,10 +191,10 @@ _NOT_BASE64 = bytes(
 
 
 def _unbase64(data: Octets) -> bytes:
-    """Lenient base64 (RFC 2045 §6.8): characters outside the alphabet (line breaks,
-    padding, garbage) are ignored, and a last group of one character is dropped rather than
-    failing the FETCH."""
-    clean = bytes(data).translate(None, _NOT_BASE64)
+    """Lenient base64 (RFC 2045 §6.8): the data ends at the first "=", characters outside
+    the alphabet (line breaks, garbage) are ignored, and a last group of one character is
+    dropped rather than failing the FETCH."""
+    clean = bytes(data).split(b"=", 1)[0].translate(None, _NOT_BASE64)
     whole = len(clean) - len(clean) % 4
     tail = clean[whole:]
     clean = clean[:whole] + (tail + b"=" * (4 - len(tail)) if len(tail) >= 2 else b"")

@@ -63,6 +63,7 @@ def message(subject: str, body: str = "hello", sender: str = "carol@example.org"
     return (
         f"From: Carol <{sender}>\r\nTo: {ALICE}\r\nSubject: {subject}\r\n"
         f"Date: Mon, 30 Nov 2026 01:00:00 +0000\r\nMessage-ID: <{subject}@example.org>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
         f"\r\n{body}\r\n"
     ).encode()
 

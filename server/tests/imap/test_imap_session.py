@@ -317,3 +317,27 @@ def test_a_cert_is_served_on_993(roost: RoostProcess) -> None:
             assert sock.version() in ("TLSv1.2", "TLSv1.3")
             assert sock.recv(1024).startswith(b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2")
     assert ssl.OPENSSL_VERSION
+
+
+def test_search_plain_uid_esearch_and_saved_result(connect: Connect) -> None:
+    client = connect()
+    fresh_mailbox(client, "Searched")
+    client.append("Searched", None, None, message("invoice 42", body="please pay"))
+    client.append("Searched", "(\\Flagged)", None, message("lunch", body="pizza at noon"))
+    client.append("Searched", None, None, message("invoice 43", body="café au lait"))
+    client.select("Searched")
+    assert client.search(None, "ALL")[1] == [b"1 2 3"]
+    assert client.search(None, "SUBJECT", "invoice")[1] == [b"1 3"]
+    assert client.search(None, "NOT", "SUBJECT", "invoice")[1] == [b"2"]
+    assert client.search(None, "FLAGGED")[1] == [b"2"]
+    assert client.search(None, "OR", "FLAGGED", "BODY", "pay")[1] == [b"1 2"]
+    client.literal = "café".encode()  # sent as a synchronising literal
+    assert client.search("UTF-8", "BODY")[1] == [b"3"]
+    uids = client.uid("SEARCH", "BODY", "pizza")[1][0]
+    assert uids.isdigit()
+    typ, _ = client._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "SUBJECT", "invoice")
+    assert client.untagged_responses.pop("ESEARCH")[-1].endswith(b"MIN 1 MAX 3 COUNT 2")
+    client._simple_command("UID", "SEARCH", "RETURN", "(SAVE)", "FLAGGED")
+    assert client.uid("FETCH", "$", "(FLAGS)")[1] == [b"2 (UID " + uids + b" FLAGS (\\Flagged))"]
+    typ, data = client._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
+    assert typ == "NO" and b"BADCHARSET" in data[0]

@@ -3,11 +3,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from roost.imap import args
 from roost.imap import commands_any as anystate
 from roost.imap import commands_mailbox as mailbox
 from roost.imap import commands_message as message
-from roost.imap.connection import CommandSpec, Handler
+from roost.imap.commands_search import search
+from roost.imap.connection import CommandSpec, Handler, IMAPConnection
+from roost.imap.errors import BadCommandError
+from roost.imap.parser import Command
 from roost.imap.session import State
+
+UIDHandler = Callable[[IMAPConnection, Command, bool], Awaitable[str]]
+_UID_COMMANDS: dict[str, UIDHandler] = {
+    "FETCH": message.fetch,
+    "STORE": message.store,
+    "COPY": message.copy,
+    "MOVE": message.copy,
+    "EXPUNGE": message.expunge,
+    "SEARCH": search,
+}
+
+
+async def uid(conn: IMAPConnection, command: Command) -> str:
+    """RFC 9051 §6.4.9: UID COPY/MOVE/FETCH/SEARCH/STORE/EXPUNGE take and give UIDs."""
+    if not command.args:
+        raise BadCommandError("Syntax: UID FETCH|STORE|SEARCH|COPY|MOVE|EXPUNGE ...")
+    name = args.atom(command.args[0], "the UID command").upper()
+    handler = _UID_COMMANDS.get(name)
+    if handler is None:
+        raise BadCommandError(f"unknown UID command {name[:20]}")
+    text = await handler(conn, Command(command.tag, name, command.args[1:]), True)
+    return f"UID {text}" if text.startswith(name) else text
+
 
 ANY = frozenset({State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED})
 NOT_AUTHENTICATED = frozenset({State.NOT_AUTHENTICATED})
@@ -45,7 +74,8 @@ _TABLE: dict[str, tuple[Handler, frozenset[State]]] = {
     "STORE": (message.store, SELECTED),
     "COPY": (message.copy, SELECTED),
     "MOVE": (message.copy, SELECTED),
-    "UID": (message.uid, SELECTED),
+    "SEARCH": (search, SELECTED),
+    "UID": (uid, SELECTED),
 }
 
 COMMANDS = {name: CommandSpec(handler, states) for name, (handler, states) in _TABLE.items()}

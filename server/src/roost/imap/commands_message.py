@@ -17,7 +17,7 @@ from roost.store.errors import InvalidFlag, NoSuchMailbox, NoSuchMessage
 from roost.store.interfaces import FlagMode
 
 
-def _selected(conn: IMAPConnection) -> tuple[str, SelectedMailbox]:
+def selected_mailbox(conn: IMAPConnection) -> tuple[str, SelectedMailbox]:
     session = conn.session
     assert session.user is not None and session.selected is not None
     return session.user, session.selected
@@ -25,7 +25,7 @@ def _selected(conn: IMAPConnection) -> tuple[str, SelectedMailbox]:
 
 def resolve(conn: IMAPConnection, arg: Arg, by_uid: bool) -> list[int]:
     """The UIDs a sequence set names in this session's view (RFC 9051 §6.4.8 for UIDs)."""
-    view = _selected(conn)[1]
+    view = selected_mailbox(conn)[1]
     text = args.atom(arg, "the sequence set")
     numbers = SequenceSet.parse(text)
     saved = conn.session.saved_search
@@ -37,22 +37,9 @@ def resolve(conn: IMAPConnection, arg: Arg, by_uid: bool) -> list[int]:
     return [view.uids[n - 1] for n in numbers.numbers(view.exists, saved_seqs)]
 
 
-async def uid(conn: IMAPConnection, command: Command) -> str:
-    """RFC 9051 §6.4.9: UID COPY/MOVE/FETCH/SEARCH/STORE/EXPUNGE take and give UIDs."""
-    if not command.args:
-        raise BadCommandError("Syntax: UID FETCH|STORE|SEARCH|COPY|MOVE|EXPUNGE ...")
-    sub = args.atom(command.args[0], "the UID command").upper()
-    handler = _UID_COMMANDS.get(sub)
-    if handler is None:
-        raise BadCommandError(f"unknown UID command {sub[:20]}")
-    inner = Command(command.tag, sub, command.args[1:])
-    text = await handler(conn, inner, True)
-    return text.replace(sub, f"UID {sub}", 1) if text.startswith(sub) else text
-
-
 async def fetch(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:
     args.count(command.args, 2, 3, "FETCH sequence-set items [(CHANGEDSINCE modseq)]")
-    user, view = _selected(conn)
+    user, view = selected_mailbox(conn)
     uids = resolve(conn, command.args[0], by_uid)
     items = parse_items(command.args[1])
     changed_since = None
@@ -82,7 +69,7 @@ async def fetch(conn: IMAPConnection, command: Command, by_uid: bool = False) ->
 
 async def _send_vanished(conn: IMAPConnection, uid_set: Arg, modseq: int) -> None:
     """RFC 7162 §3.2.6: UIDs of the set expunged after `modseq`, as VANISHED (EARLIER)."""
-    user, view = _selected(conn)
+    user, view = selected_mailbox(conn)
     gone = await conn.store_call(conn.endpoint.store.expunged_since, user, view.name, modseq)
     ranges = SequenceSet.parse(args.atom(uid_set, "the UID set")).resolve(max([*gone, 1]))
     gone = [u for u in gone if ranges_contain(ranges, u)]
@@ -97,7 +84,7 @@ async def _fetch_in_batches(
     by_uid: bool,
     changed_since: int | None,
 ) -> None:
-    user, view = _selected(conn)
+    user, view = selected_mailbox(conn)
     store = conn.endpoint.store
     sets_seen = not view.readonly and any(item.sets_seen for item in items)
     batch = conn.endpoint.limits.fetch_batch
@@ -135,7 +122,7 @@ async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) ->
     args.count(
         command.args, 3, 4, "STORE sequence-set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags"
     )
-    user, view = _selected(conn)
+    user, view = selected_mailbox(conn)
     if view.readonly:
         raise RefusedError("The mailbox is read-only (EXAMINE)", "READ-ONLY")
     params = list(command.args)
@@ -196,7 +183,7 @@ async def copy(conn: IMAPConnection, command: Command, by_uid: bool = False) -> 
     """COPY and MOVE: UIDPLUS COPYUID (RFC 4315 §3); MOVE announces it before the expunges
     (RFC 6851 §4.3). Both happen in one store transaction, so nothing is half done."""
     args.count(command.args, 2, 2, f"{command.name} sequence-set mailbox")
-    user, view = _selected(conn)
+    user, view = selected_mailbox(conn)
     moving = command.name == "MOVE"
     if moving and view.readonly:
         raise RefusedError("The mailbox is read-only (EXAMINE)", "READ-ONLY")
@@ -224,7 +211,7 @@ async def copy(conn: IMAPConnection, command: Command, by_uid: bool = False) -> 
 
 
 async def expunge(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:
-    user, view = _selected(conn)
+    user, view = selected_mailbox(conn)
     if by_uid:
         args.count(command.args, 1, 1, "UID EXPUNGE sequence-set")
         uids: list[int] | None = resolve(conn, command.args[0], by_uid=True)
@@ -237,12 +224,3 @@ async def expunge(conn: IMAPConnection, command: Command, by_uid: bool = False) 
     for line in view.expunge(gone):
         conn.send_raw(line)
     return "EXPUNGE completed"
-
-
-_UID_COMMANDS = {
-    "FETCH": fetch,
-    "STORE": store,
-    "COPY": copy,
-    "MOVE": copy,
-    "EXPUNGE": expunge,
-}

@@ -11,10 +11,11 @@ STAMPS := .stamps
 
 # Debian packages the test suite drives as real peers: swaks (SMTP client), knot (a real DNS
 # server for SPF/DKIM/DMARC), Mail::DKIM (an independent DKIM verifier), Postfix with Cyrus
-# SASL (the remote MTA and the smarthost), Dovecot (the IMAP reference for FETCH results).
+# SASL (the remote MTA and the smarthost), Dovecot (the IMAP reference for FETCH results),
+# isync (mbsync, a real IMAP sync client).
 TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl \
 	libnet-dns-perl ca-certificates openssl postfix sasl2-bin libsasl2-modules \
-	libsasl2-modules-db dovecot-imapd
+	libsasl2-modules-db dovecot-imapd isync
 
 .PHONY: help test demo deps venv lint unit clean bench-smtp-ingest bench-relay
 

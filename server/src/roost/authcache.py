@@ -36,6 +36,7 @@ class CredentialCache:
         self._key = secrets.token_bytes(32)
         self._entries: dict[str, tuple[bytes, float]] = {}
         self._lock = threading.Lock()  # verifiers run in worker threads
+        self.hits = 0  # logins answered without Argon2, for the log and the tests
 
     def _digest(self, account: str, password: str, stored_hash: str) -> bytes:
         message = b"\0".join(
@@ -55,7 +56,11 @@ class CredentialCache:
                 if self._entries.get(account) == entry:
                     del self._entries[account]
             return False
-        return hmac.compare_digest(digest, self._digest(account, password, stored_hash))
+        if not hmac.compare_digest(digest, self._digest(account, password, stored_hash)):
+            return False
+        with self._lock:
+            self.hits += 1
+        return True
 
     def remember(self, account: str, password: str, stored_hash: str) -> None:
         """Call only after a successful full verification."""
@@ -65,7 +70,3 @@ class CredentialCache:
             self._entries[account] = entry
             while len(self._entries) > self.max_entries:
                 del self._entries[next(iter(self._entries))]  # the oldest entry
-
-    def forget(self, account: str) -> None:
-        with self._lock:
-            self._entries.pop(account, None)

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from roost.authcache import CredentialCache
 from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
-from roost.authcache import CredentialCache
 from roost.imap.endpoint import IMAPEndpoint, IMAPLimits, UserSessions
 from roost.imap.reader import ReadLimits
 from roost.imap.server import imap_factory

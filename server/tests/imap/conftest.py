@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import ssl
 from collections.abc import Callable, Iterator
@@ -53,10 +54,8 @@ def connect(roost: RoostProcess) -> Iterator[Connect]:
 
     yield open_client
     for client in opened:
-        try:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def message(subject: str, body: str = "hello", sender: str = "carol@example.org") -> bytes:

@@ -19,7 +19,7 @@ def test_flag_changes_reach_the_other_session_on_noop(connect: Connect) -> None:
     first.select("Shared")
     second.select("Shared")
     first.store("2", "+FLAGS", "(\\Flagged)")
-    typ, _ = second.noop()
+    _typ, _ = second.noop()
     fetched = second.untagged_responses.pop("FETCH", [])
     assert any(re.match(rb"2 \(FLAGS \(\\Flagged\)\)", line) for line in fetched), fetched
 
@@ -36,7 +36,7 @@ def test_expunge_reaches_the_other_session_but_not_during_fetch(connect: Connect
     assert "EXPUNGE" not in second.untagged_responses
     second.noop()
     assert second.untagged_responses.pop("EXPUNGE") == [b"1"]
-    typ, data = second.fetch("1:*", "(UID)")
+    _typ, data = second.fetch("1:*", "(UID)")
     assert [re.search(rb"UID (\d+)", d).group(1) for d in data] == [b"2", b"3"]
 
 
@@ -100,13 +100,11 @@ def test_qresync_after_a_disconnect_returns_exactly_the_vanished_uids(connect: C
     client = connect()
     fresh_mailbox(client, "Resync", 5)
     client._simple_command("ENABLE", "QRESYNC")
-    typ, data = client.select("Resync")
+    typ, _data = client.select("Resync")
     uidvalidity = client.untagged_responses["OK"]
     status = client.status("Resync", "(UIDVALIDITY HIGHESTMODSEQ)")[1][0]
     validity, modseq = re.search(rb"UIDVALIDITY (\d+) HIGHESTMODSEQ (\d+)", status).groups()
-    uids = [
-        int(re.search(rb"UID (\d+)", d).group(1)) for d in client.fetch("1:*", "(UID)")[1]
-    ]
+    uids = [int(re.search(rb"UID (\d+)", d).group(1)) for d in client.fetch("1:*", "(UID)")[1]]
     client.logout()
     other = connect()
     other.select("Resync")

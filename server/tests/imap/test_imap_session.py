@@ -6,7 +6,6 @@ import base64
 import imaplib
 import re
 import socket
-import ssl
 
 import pytest
 
@@ -140,10 +139,8 @@ def test_copy_move_uidplus(connect: Connect) -> None:
     assert typ == "OK"
     assert client.untagged_responses.get("EXPUNGE") == [b"3"]
     assert client.status("Dst", "(MESSAGES)")[1] == [b'"Dst" (MESSAGES 3)']
-    assert client.copy("1", "Nowhere")[0] == "NO"
-    assert b"TRYCREATE" in client.untagged_responses.get("NO", [b""])[-1] or True
-    typ, data = client._simple_command("COPY", "1", "Nowhere")
-    assert typ == "NO"
+    typ, data = client.copy("1", "Nowhere")
+    assert typ == "NO" and data[0].startswith(b"[TRYCREATE]")
 
 
 def test_mailbox_management(connect: Connect) -> None:
@@ -175,11 +172,13 @@ def test_international_mailbox_names_in_modified_utf7_and_utf8(connect: Connect)
     client.delete("&ZeVnLIqe-")
     assert client.create("&ZeVnLIqe-")[0] == "OK"  # 日本語
     assert b'"&ZeVnLIqe-"' in b" ".join(client.list('""', "*")[1])
-    typ, data = client._simple_command("ENABLE", "UTF8=ACCEPT")
+    typ, _data = client._simple_command("ENABLE", "UTF8=ACCEPT")
     assert typ == "OK"
     assert client.untagged_responses.pop("ENABLED") == [b"UTF8=ACCEPT"]
     listed = client.list('""', "*")[1]
-    assert any("日本語".encode() in (line if isinstance(line, bytes) else line[1]) for line in listed)
+    assert any(
+        "日本語".encode() in (line if isinstance(line, bytes) else line[1]) for line in listed
+    )
 
 
 def test_8bit_mailbox_name_needs_utf8_accept(roost: RoostProcess) -> None:
@@ -189,13 +188,13 @@ def test_8bit_mailbox_name_needs_utf8_accept(roost: RoostProcess) -> None:
     assert b"c OK" in command(sock, "c", b"ENABLE UTF8=ACCEPT")
     command(sock, "d", 'DELETE "Café"'.encode())
     assert b"e OK" in command(sock, "e", 'CREATE "Café"'.encode())
-    assert 'Café'.encode() in command(sock, "f", b'LIST "" Caf*')
+    assert "Café".encode() in command(sock, "f", b'LIST "" Caf*')
     sock.close()
 
 
 def test_special_use_and_list_extended_status(connect: Connect) -> None:
     client = connect()
-    typ, data = client._simple_command("LIST", "(SPECIAL-USE)", '""', "*")
+    typ, _data = client._simple_command("LIST", "(SPECIAL-USE)", '""', "*")
     assert typ == "OK"
     special = client.untagged_responses.pop("LIST")
     assert len(special) == 5 and all(b"\\HasNoChildren \\" in s for s in special)
@@ -213,7 +212,7 @@ def test_status_items(connect: Connect) -> None:
     client.select("Counted")
     client.store("1", "+FLAGS", "(\\Seen \\Deleted)")
     client.unselect()
-    typ, data = client.status("Counted", "(MESSAGES UNSEEN DELETED SIZE HIGHESTMODSEQ UIDNEXT)")
+    _typ, data = client.status("Counted", "(MESSAGES UNSEEN DELETED SIZE HIGHESTMODSEQ UIDNEXT)")
     assert re.fullmatch(
         rb'"Counted" \(MESSAGES 2 UNSEEN 1 DELETED 1 SIZE \d+ HIGHESTMODSEQ \d+ UIDNEXT \d+\)',
         data[0],
@@ -248,7 +247,7 @@ def test_garbage_gets_bad_and_the_session_goes_on(roost: RoostProcess) -> None:
         reply = command(sock, junk.split(b" ")[0].decode() if junk[0:1] == b"a" else "*", junk)
         assert b" BAD " in reply, reply
     assert command(sock, "a5", b"NOOP") == b"a5 OK NOOP completed\r\n"
-    assert b"a6 BAD" in command(sock, "a6", b"SELECT INBOX")[-60:] or True
+    assert command(sock, "a6", b"SELECT INBOX").startswith(b"a6 BAD Log in first")
     sock.close()
 
 
@@ -288,7 +287,7 @@ def test_compress_deflate(roost: RoostProcess) -> None:
     assert command(sock, "b", b"COMPRESS DEFLATE").startswith(b"b OK")
     deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
     inflate = zlib.decompressobj(-15)
-    sock.sendall(deflate.compress(b"c LIST \"\" INBOX\r\n") + deflate.flush(zlib.Z_SYNC_FLUSH))
+    sock.sendall(deflate.compress(b'c LIST "" INBOX\r\n') + deflate.flush(zlib.Z_SYNC_FLUSH))
     reply = b""
     while b"c OK" not in reply:
         reply += inflate.decompress(sock.recv(65536))
@@ -311,12 +310,11 @@ def test_logins_per_account_are_capped_and_failures_throttled(roost: RoostProces
     client.shutdown()
 
 
-def test_a_cert_is_served_on_993(roost: RoostProcess) -> None:
-    with socket.create_connection(("127.0.0.1", roost.port("imaps")), 10) as raw:
-        with tls_client().wrap_socket(raw) as sock:
-            assert sock.version() in ("TLSv1.2", "TLSv1.3")
-            assert sock.recv(1024).startswith(b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2")
-    assert ssl.OPENSSL_VERSION
+def test_implicit_tls_on_993_greets_after_the_handshake(roost: RoostProcess) -> None:
+    raw = socket.create_connection(("127.0.0.1", roost.port("imaps")), 10)
+    with tls_client().wrap_socket(raw) as sock:
+        assert sock.version() in ("TLSv1.2", "TLSv1.3")
+        assert sock.recv(1024).startswith(b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2")
 
 
 def test_search_plain_uid_esearch_and_saved_result(connect: Connect) -> None:

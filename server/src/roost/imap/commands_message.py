@@ -39,7 +39,7 @@ def resolve(conn: IMAPConnection, arg: Arg, by_uid: bool) -> list[int]:
 
 async def fetch(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:
     args.count(command.args, 2, 3, "FETCH sequence-set items [(CHANGEDSINCE modseq)]")
-    user, view = selected_mailbox(conn)
+    view = selected_mailbox(conn)[1]
     uids = resolve(conn, command.args[0], by_uid)
     items = parse_items(command.args[1])
     changed_since = None
@@ -138,9 +138,8 @@ async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) ->
     if len(params) < 2:
         raise BadCommandError("Syntax: STORE sequence-set [+|-]FLAGS[.SILENT] (flags)")
     action = args.atom(params[0], "the STORE item").upper()
-    mode: FlagMode = {"FLAGS": "set", "+FLAGS": "add", "-FLAGS": "remove"}.get(
-        action.removesuffix(".SILENT"), None
-    )  # type: ignore[assignment]
+    modes: dict[str, FlagMode] = {"FLAGS": "set", "+FLAGS": "add", "-FLAGS": "remove"}
+    mode = modes.get(action.removesuffix(".SILENT"))
     if mode is None:
         raise BadCommandError("STORE takes FLAGS, +FLAGS or -FLAGS (optionally .SILENT)")
     silent = action.endswith(".SILENT")

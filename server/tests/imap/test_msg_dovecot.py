@@ -17,9 +17,9 @@ from roost.imap import bodystructure
 from roost.imap.errors import UnknownCTEError
 from roost.imap.mime import parse
 from roost.imap.sections import Section, binary_section, body_section, locate
-from tests.imap import dovecot
+from tests.imap import dovecot_pipe as dovecot
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "msgdata"
 CORPUS = sorted(p for p in DATA.glob("*.eml") if p.name != "barelf.eml")
 BINARY_CORPUS = [p for p in CORPUS if p.name != "broken.eml"]
 
@@ -34,10 +34,8 @@ def _lists(value: object) -> object:
 
 @pytest.fixture(scope="module")
 def peer() -> Iterator[dovecot.Dovecot]:
-    assert dovecot.available(), "install dovecot-imapd (make deps does)"
-    server = dovecot.start([p.read_bytes() for p in CORPUS])
-    yield server
-    server.close()
+    with dovecot.running([p.read_bytes() for p in CORPUS]) as server:
+        yield server
 
 
 def _paths() -> list[tuple[int, ...]]:

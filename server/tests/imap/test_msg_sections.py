@@ -19,7 +19,7 @@ from roost.imap.sections import (
     partial,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "msgdata"
 
 
 @pytest.mark.parametrize(

@@ -313,16 +313,19 @@ def _compare(name: str, day: date) -> Callable[[date], bool]:
     return lambda d: d >= day
 
 
-def sent_date(value: str | None) -> date | None:
+NO_DATE = date(1970, 1, 1)
+
+
+def sent_date(value: str | None) -> date:
     """The date of a Date: field in its own zone (RFC 9051 §6.4.4: "disregarding time and
-    timezone"), or None if unreadable."""
+    timezone"). A missing or unreadable one counts as 1970-01-01, as in Dovecot."""
     if not value:
-        return None
+        return NO_DATE
     try:
         parsed = email.utils.parsedate_tz(value)
-        return date(parsed[0], parsed[1], parsed[2]) if parsed else None
+        return date(parsed[0], parsed[1], parsed[2]) if parsed else NO_DATE
     except (ValueError, TypeError, IndexError, OverflowError):
-        return None
+        return NO_DATE
 
 
 def _date(name: str, day: date) -> Key:
@@ -330,11 +333,9 @@ def _date(name: str, day: date) -> Key:
     if not name.startswith("SENT"):
         return Key(CHEAP, lambda _b: lambda m: compare(m.view.internaldate.date()))
 
-    def test(m: _Message) -> bool:
-        sent = sent_date(mimeheaders.first(m.fields(), "date"))
-        return sent is not None and compare(sent)
-
-    return Key(HEADERS, lambda _b: test)
+    return Key(
+        HEADERS, lambda _b: lambda m: compare(sent_date(mimeheaders.first(m.fields(), "date")))
+    )
 
 
 def _header(name: str, text: str) -> Key:

@@ -92,7 +92,7 @@ def body_text(raw: bytes, structure: Structure) -> str:
         data = memoryview(raw)[part.body : min(part.end, part.body + budget)]
         encoding = (part.encoding or "7bit").lower()
         if encoding not in IDENTITY_ENCODINGS | {"base64", "quoted-printable"}:
-            encoding = "7bit"  # search what is there rather than nothing
+            continue  # undecodable content is not searched (as Dovecot)
         decoded = decode_transfer(data, encoding)
         budget -= len(decoded)
         out.append(to_text(bytes(decoded), part.param("charset")).casefold())

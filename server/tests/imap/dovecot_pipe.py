@@ -10,6 +10,8 @@ import select
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 IMAP_BINARY = Path("/usr/lib/dovecot/imap")
@@ -161,14 +163,16 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(messages: list[bytes]) -> Dovecot:
-    """A Dovecot whose INBOX holds these messages in order (APPENDed, so UIDs follow)."""
+@contextmanager
+def running(messages: list[bytes]) -> Iterator[Dovecot]:
+    """A Dovecot whose INBOX holds these messages in order (APPENDed, so sequence numbers
+    follow), stopped and removed afterwards."""
+    assert available(), "install dovecot-imapd (make deps does)"
     peer = Dovecot()
     try:
         for message in messages:
             peer.command(b"APPEND INBOX", message)
         peer.command(b"SELECT INBOX")
-    except BaseException:
+        yield peer
+    finally:
         peer.close()
-        raise
-    return peer

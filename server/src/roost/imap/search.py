@@ -71,9 +71,9 @@ class _Message:
         return self._structure
 
     def fields(self) -> list[tuple[str, str]]:
-        if self._fields is None:
-            root = self.structure().root
-            self._fields = mimeheaders.fields(self.raw(), root.start, root.body)
+        if self._fields is None:  # the header alone: no need for the cached structure
+            raw = self.raw()
+            self._fields = mimeheaders.fields(raw, 0, mimeheaders.header_end(raw, 0, len(raw))[1])
         return self._fields
 
     def header(self, name: str) -> list[str]:

@@ -10,7 +10,9 @@ and a trailing comment as the name when there is no phrase. Strings are latin-1 
 
 from __future__ import annotations
 
-from roost.imap.mimeheaders import first, tokenize
+from collections.abc import Mapping
+
+from roost.imap.mimeheaders import tokenize
 
 Address = tuple[str | None, str | None, str | None, str | None]
 ENVELOPE_FIELDS = frozenset(
@@ -123,22 +125,22 @@ def _has_route(tokens: list[tuple[str, str]]) -> bool:
     return bool(tokens) and tokens[0][0] == "@"
 
 
-def envelope(found: list[tuple[str, str]]) -> tuple[object, ...]:
-    """The ENVELOPE fields in order (RFC 9051 §7.5.2): date, subject, from, sender,
-    reply-to, to, cc, bcc, in-reply-to, message-id. Sender and Reply-To default to From
-    when absent or empty."""
-    sender_from = addresses(first(found, "from"))
-    sender = addresses(first(found, "sender")) or sender_from
-    reply_to = addresses(first(found, "reply-to")) or sender_from
+def envelope(found: Mapping[str, str]) -> tuple[object, ...]:
+    """The ENVELOPE fields in order (RFC 9051 §7.5.2) from each field's first value: date,
+    subject, from, sender, reply-to, to, cc, bcc, in-reply-to, message-id. Sender and
+    Reply-To default to From when absent or empty."""
+    sender_from = addresses(found.get("from"))
+    sender = addresses(found.get("sender")) or sender_from
+    reply_to = addresses(found.get("reply-to")) or sender_from
     return (
-        first(found, "date"),
-        first(found, "subject"),
+        found.get("date"),
+        found.get("subject"),
         sender_from,
         sender,
         reply_to,
-        addresses(first(found, "to")),
-        addresses(first(found, "cc")),
-        addresses(first(found, "bcc")),
-        first(found, "in-reply-to"),
-        first(found, "message-id"),
+        addresses(found.get("to")),
+        addresses(found.get("cc")),
+        addresses(found.get("bcc")),
+        found.get("in-reply-to"),
+        found.get("message-id"),
     )

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from roost.imap.msgview import LoadedMessage
 from roost.imap.search import Bounds, parse_search
 from tests.imap import dovecot_pipe as dovecot
+from tests.imap.test_msg_dovecot import CORPUS
 
-DATA = Path(__file__).parent / "msgdata"
-CORPUS = sorted(p for p in DATA.glob("*.eml") if p.name != "barelf.eml")  # see test_msg_dovecot
 PROGRAMS = [
     ["SUBJECT", "grüße".encode()],
     ["FROM", "jürgen".encode()],
@@ -37,6 +35,13 @@ PROGRAMS = [
     ["BODY", b"aGVsbG"],
     ["BODY", b"preamble"],
     ["BODY", b"epilogue"],
+    ["BODY", b"soft line break in the middle"],
+    ["BODY", b"equals sign = here"],
+    ["BODY", b"METHOD:REQUEST"],
+    ["BODY", b"Status: 5.1.1"],
+    ["BODY", b"nobody@example.net"],
+    ["BODY", b"img src"],
+    ["BODY", b"MIAGCSqGSIb3"],
     ["TEXT", b"carol"],
     ["TEXT", b"never closed"],
     ["TEXT", b"example.com"],

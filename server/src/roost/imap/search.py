@@ -119,6 +119,8 @@ class Key:
 
 @dataclass(slots=True)
 class SearchProgram:
+    """A parsed SEARCH command: what to match and how the answer is shaped."""
+
     key: Key
     charset: str = "US-ASCII"
     return_options: tuple[str, ...] | None = None

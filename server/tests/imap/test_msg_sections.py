@@ -19,7 +19,7 @@ from roost.imap.sections import (
     partial,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "msgdata"
 
 
 @pytest.mark.parametrize(
@@ -135,3 +135,21 @@ def test_cache_from_another_version_is_refused():
     data = parse(b"Subject: x\r\n\r\nbody").to_json().replace(b"[1,", b"[99,", 1)
     with pytest.raises(ValueError, match="version 99"):
         Structure.from_json(data)
+
+
+def test_message_global_holds_a_message_like_rfc822():
+    """RFC 9051 §7.5.2: MESSAGE/GLOBAL (RFC 6532) carries an envelope, a body and lines."""
+    raw = (DATA / "global.eml").read_bytes()
+    structure = parse(raw)
+    attached = bodystructure.body(structure, extensible=False)[1]
+    assert attached[:2] == (b"message", b"global")
+    envelope, body, lines = attached[7:10]
+    assert envelope[1] == "Grüße".encode()
+    assert envelope[2] == (
+        (b"=?utf-8?q?J=C3=B6rg?=", None, "jörg".encode(), "bücher.example".encode()),
+    )
+    assert body[:2] == (b"text", b"plain") and body[5] == b"8bit"
+    assert lines == 6
+    assert bytes(body_section(raw, structure, Section((2, 1)))) == "Schöne Grüße".encode()
+    header = bytes(body_section(raw, structure, Section((2,), "HEADER")))
+    assert header.startswith(b"From: =?utf-8?q?J=C3=B6rg?=") and header.endswith(b"8bit\r\n\r\n")

@@ -10,7 +10,9 @@ and a trailing comment as the name when there is no phrase. Strings are latin-1 
 
 from __future__ import annotations
 
-from roost.imap.mimeheaders import _quoted, _skip_comment, first
+from collections.abc import Mapping
+
+from roost.imap.mimeheaders import tokenize
 
 Address = tuple[str | None, str | None, str | None, str | None]
 ENVELOPE_FIELDS = frozenset(
@@ -30,38 +32,6 @@ ENVELOPE_FIELDS = frozenset(
 SPECIALS = "<>@,;:.[]"
 MISSING_MAILBOX = "MISSING_MAILBOX"
 MISSING_DOMAIN = "MISSING_DOMAIN"
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    """(kind, text): kind is 'atom', 'quoted', 'comment', 'literal' or the special itself."""
-    out: list[tuple[str, str]] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t\r\n":
-            i += 1
-        elif c == "(":
-            j = _skip_comment(text, i)
-            out.append(("comment", text[i + 1 : j - 1].strip()))
-            i = j
-        elif c == '"':
-            value, i = _quoted(text, i)
-            out.append(("quoted", value))
-        elif c == "[":
-            j = text.find("]", i)
-            j = n if j < 0 else j + 1
-            out.append(("literal", text[i:j]))
-            i = j
-        elif c in SPECIALS:
-            out.append((c, c))
-            i += 1
-        else:
-            j = i
-            while j < n and text[j] not in SPECIALS and text[j] not in ' \t\r\n("':
-                j += 1
-            out.append(("atom", text[i:j]))
-            i = j
-    return out
 
 
 def _phrase(tokens: list[tuple[str, str]]) -> str | None:
@@ -118,7 +88,7 @@ def addresses(value: str | None) -> tuple[Address, ...] | None:
     current: list[tuple[str, str]] = []
     in_group = False
     depth = 0
-    for token in _tokens(value):
+    for token in tokenize(value, SPECIALS, literals=True):
         kind = token[0]
         if kind == "<":
             depth += 1
@@ -155,22 +125,22 @@ def _has_route(tokens: list[tuple[str, str]]) -> bool:
     return bool(tokens) and tokens[0][0] == "@"
 
 
-def envelope(found: list[tuple[str, str]]) -> tuple[object, ...]:
-    """The ENVELOPE fields in order (RFC 9051 §7.5.2): date, subject, from, sender,
-    reply-to, to, cc, bcc, in-reply-to, message-id. Sender and Reply-To default to From
-    when absent or empty."""
-    sender_from = addresses(first(found, "from"))
-    sender = addresses(first(found, "sender")) or sender_from
-    reply_to = addresses(first(found, "reply-to")) or sender_from
+def envelope(found: Mapping[str, str]) -> tuple[object, ...]:
+    """The ENVELOPE fields in order (RFC 9051 §7.5.2) from each field's first value: date,
+    subject, from, sender, reply-to, to, cc, bcc, in-reply-to, message-id. Sender and
+    Reply-To default to From when absent or empty."""
+    sender_from = addresses(found.get("from"))
+    sender = addresses(found.get("sender")) or sender_from
+    reply_to = addresses(found.get("reply-to")) or sender_from
     return (
-        first(found, "date"),
-        first(found, "subject"),
+        found.get("date"),
+        found.get("subject"),
         sender_from,
         sender,
         reply_to,
-        addresses(first(found, "to")),
-        addresses(first(found, "cc")),
-        addresses(first(found, "bcc")),
-        first(found, "in-reply-to"),
-        first(found, "message-id"),
+        addresses(found.get("to")),
+        addresses(found.get("cc")),
+        addresses(found.get("bcc")),
+        found.get("in-reply-to"),
+        found.get("message-id"),
     )

@@ -154,9 +154,12 @@ def _part(
     the line break after a close-delimiter ambiguous)."""
     counter[0] += 1
     header_stop, body = mh.header_end(msg, start, end)
-    found = mh.fields(msg, start, header_stop, WANTED if is_message else mh.MIME_FIELDS)
+    # The first of repeated fields counts: reversed, dict() keeps it.
+    found = dict(
+        reversed(mh.fields(msg, start, header_stop, WANTED if is_message else mh.MIME_FIELDS))
+    )
     part = Part(start, body, end)
-    ctype = mh.content_type(mh.first(found, "content-type"))
+    ctype = mh.content_type(found.get("content-type"))
     if ctype is None:
         # RFC 2045 §5.2 default; RFC 2046 §5.1.5: message/rfc822 inside multipart/digest.
         if digest:
@@ -167,13 +170,13 @@ def _part(
         part.type, part.subtype, part.params = ctype
         if part.type.lower() == "text" and part.param("charset") is None:
             part.params.append(("charset", "us-ascii"))  # RFC 2045 §5.2 default, as Dovecot
-    part.encoding = mh.token(mh.first(found, "content-transfer-encoding"))
-    part.id = mh.first(found, "content-id")
-    part.description = mh.first(found, "content-description")
-    part.md5 = mh.first(found, "content-md5")
-    part.disposition = mh.disposition(mh.first(found, "content-disposition"))
-    part.language = mh.language(mh.first(found, "content-language"))
-    part.location = mh.first(found, "content-location")
+    part.encoding = mh.token(found.get("content-transfer-encoding"))
+    part.id = found.get("content-id")
+    part.description = found.get("content-description")
+    part.md5 = found.get("content-md5")
+    part.disposition = mh.disposition(found.get("content-disposition"))
+    part.language = mh.language(found.get("content-language"))
+    part.location = found.get("content-location")
     if is_message:
         part.envelope = envelope(found)
     kind = part.type.lower()

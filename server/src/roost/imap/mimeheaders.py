@@ -110,31 +110,49 @@ def _quoted(text: str, i: int) -> tuple[str, int]:
     return "".join(out), i
 
 
-def mime_tokens(text: str) -> list[str]:
-    """RFC 2045 §5.1 tokens: words (quoted strings unquoted, prefixed by '"' to tell them
-    apart) and single tspecials; comments and whitespace dropped."""
-    tokens: list[str] = []
-    i = 0
-    n = len(text)
+def tokenize(text: str, specials: str, *, literals: bool = False) -> list[tuple[str, str]]:
+    """Structured header field tokens (RFC 5322 §3.2, RFC 2045 §5.1): (kind, text) with
+    kind 'atom', 'quoted' (unescaped), 'comment', 'literal' (a [domain literal], if
+    `literals`) or the special character itself. Whitespace is dropped."""
+    out: list[tuple[str, str]] = []
+    stops = specials + ' \t\r\n("'
+    i, n = 0, len(text)
     while i < n:
         c = text[i]
         if c in " \t\r\n":
             i += 1
         elif c == "(":
-            i = _skip_comment(text, i)
+            j = _skip_comment(text, i)
+            out.append(("comment", text[i + 1 : j - 1].strip()))
+            i = j
         elif c == '"':
             value, i = _quoted(text, i)
-            tokens.append('"' + value)
-        elif c in TSPECIALS:
-            tokens.append(c)
+            out.append(("quoted", value))
+        elif c == "[" and literals:
+            j = text.find("]", i)
+            j = n if j < 0 else j + 1
+            out.append(("literal", text[i:j]))
+            i = j
+        elif c in specials:
+            out.append((c, c))
             i += 1
         else:
             j = i
-            while j < n and text[j] not in TSPECIALS and text[j] not in " \t\r\n":
+            while j < n and text[j] not in stops:
                 j += 1
-            tokens.append(text[i:j])
+            out.append(("atom", text[i:j]))
             i = j
-    return tokens
+    return out
+
+
+def mime_tokens(text: str) -> list[str]:
+    """RFC 2045 §5.1 tokens: words (quoted strings unquoted, prefixed by '"' to tell them
+    apart) and single tspecials; comments dropped."""
+    return [
+        '"' + value if kind == "quoted" else value
+        for kind, value in tokenize(text, TSPECIALS)
+        if kind != "comment"
+    ]
 
 
 def _word(token: str) -> str:

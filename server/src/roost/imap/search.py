@@ -71,9 +71,9 @@ class _Message:
         return self._structure
 
     def fields(self) -> list[tuple[str, str]]:
-        if self._fields is None:
-            root = self.structure().root
-            self._fields = mimeheaders.fields(self.raw(), root.start, root.body)
+        if self._fields is None:  # the header alone: no need for the cached structure
+            raw = self.raw()
+            self._fields = mimeheaders.fields(raw, 0, mimeheaders.header_end(raw, 0, len(raw))[1])
         return self._fields
 
     def header(self, name: str) -> list[str]:
@@ -119,6 +119,8 @@ class Key:
 
 @dataclass(slots=True)
 class SearchProgram:
+    """A parsed SEARCH command: what to match and how the answer is shaped."""
+
     key: Key
     charset: str = "US-ASCII"
     return_options: tuple[str, ...] | None = None
@@ -313,16 +315,19 @@ def _compare(name: str, day: date) -> Callable[[date], bool]:
     return lambda d: d >= day
 
 
-def sent_date(value: str | None) -> date | None:
+NO_DATE = date(1970, 1, 1)
+
+
+def sent_date(value: str | None) -> date:
     """The date of a Date: field in its own zone (RFC 9051 §6.4.4: "disregarding time and
-    timezone"), or None if unreadable."""
+    timezone"). A missing or unreadable one counts as 1970-01-01, as in Dovecot."""
     if not value:
-        return None
+        return NO_DATE
     try:
         parsed = email.utils.parsedate_tz(value)
-        return date(parsed[0], parsed[1], parsed[2]) if parsed else None
+        return date(parsed[0], parsed[1], parsed[2]) if parsed else NO_DATE
     except (ValueError, TypeError, IndexError, OverflowError):
-        return None
+        return NO_DATE
 
 
 def _date(name: str, day: date) -> Key:
@@ -330,11 +335,9 @@ def _date(name: str, day: date) -> Key:
     if not name.startswith("SENT"):
         return Key(CHEAP, lambda _b: lambda m: compare(m.view.internaldate.date()))
 
-    def test(m: _Message) -> bool:
-        sent = sent_date(mimeheaders.first(m.fields(), "date"))
-        return sent is not None and compare(sent)
-
-    return Key(HEADERS, lambda _b: test)
+    return Key(
+        HEADERS, lambda _b: lambda m: compare(sent_date(mimeheaders.first(m.fields(), "date")))
+    )
 
 
 def _header(name: str, text: str) -> Key:

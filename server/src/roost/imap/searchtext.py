@@ -67,8 +67,9 @@ def decode_header(value: str) -> str:
 
 
 def _text_parts(part: Part) -> list[Part]:
-    """The text/* leaves, those inside attached messages included (RFC 9051 §6.4.4 BODY
-    searches the body, which holds them)."""
+    """The text/* and message/* leaves (message/delivery-status is text too, RFC 3464), those
+    inside attached messages included (RFC 9051 §6.4.4 BODY searches the body, which holds
+    them). Other types are binary data, unsearched as in Dovecot."""
     found: list[Part] = []
     stack = [part]
     while stack:
@@ -77,7 +78,7 @@ def _text_parts(part: Part) -> list[Part]:
             stack.extend(reversed(node.parts))
         elif node.is_message and node.message is not None:
             stack.append(node.message)
-        elif node.type.lower() == "text":
+        elif node.type.lower() in ("text", "message"):
             found.append(node)
     return found
 
@@ -92,7 +93,7 @@ def body_text(raw: bytes, structure: Structure) -> str:
         data = memoryview(raw)[part.body : min(part.end, part.body + budget)]
         encoding = (part.encoding or "7bit").lower()
         if encoding not in IDENTITY_ENCODINGS | {"base64", "quoted-printable"}:
-            encoding = "7bit"  # search what is there rather than nothing
+            continue  # undecodable content is not searched (as Dovecot)
         decoded = decode_transfer(data, encoding)
         budget -= len(decoded)
         out.append(to_text(bytes(decoded), part.param("charset")).casefold())

@@ -10,6 +10,8 @@ import select
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 IMAP_BINARY = Path("/usr/lib/dovecot/imap")
@@ -75,11 +77,11 @@ class Dovecot:
         root = self.root = Path(tempfile.mkdtemp(prefix="roost-dovecot-"))
         (root / "mail").mkdir()
         uid = os.getuid()
-        run_as = NOBODY if uid == 0 else uid
+        run_uid, run_gid = (NOBODY, NOBODY) if uid == 0 else (uid, os.getgid())
         (root / "dovecot.conf").write_text(
             f"mail_location = maildir:{root}/mail\n"
             f"base_dir = {root}/run\nstate_dir = {root}/state\nlog_path = /dev/null\n"
-            f"mail_uid = {run_as}\nmail_gid = {run_as if uid else NOBODY}\n"
+            f"mail_uid = {run_uid}\nmail_gid = {run_gid}\n"
             "first_valid_uid = 1\nfirst_valid_gid = 1\n"
         )
         command = [str(IMAP_BINARY), "-c", str(root / "dovecot.conf")]
@@ -94,8 +96,12 @@ class Dovecot:
         )
         self.buffer = b""
         self.counter = 0
-        greeting = self._line()
-        assert greeting.startswith(b"* PREAUTH"), greeting
+        try:
+            greeting = self._line()
+            assert greeting.startswith(b"* PREAUTH"), greeting
+        except BaseException:
+            self.close()
+            raise
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -161,14 +167,16 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(messages: list[bytes]) -> Dovecot:
-    """A Dovecot whose INBOX holds these messages in order (APPENDed, so UIDs follow)."""
+@contextmanager
+def running(messages: list[bytes]) -> Iterator[Dovecot]:
+    """A Dovecot whose INBOX holds these messages in order (APPENDed, so sequence numbers
+    follow), stopped and removed afterwards."""
+    assert available(), "install dovecot-imapd (make deps does)"
     peer = Dovecot()
     try:
         for message in messages:
             peer.command(b"APPEND INBOX", message)
         peer.command(b"SELECT INBOX")
-    except BaseException:
+        yield peer
+    finally:
         peer.close()
-        raise
-    return peer

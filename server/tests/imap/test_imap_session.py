@@ -339,3 +339,24 @@ def test_search_plain_uid_esearch_and_saved_result(connect: Connect) -> None:
     assert client.uid("FETCH", "$", "(FLAGS)")[1] == [b"2 (UID " + uids + b" FLAGS (\\Flagged))"]
     typ, data = client._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
     assert typ == "NO" and b"BADCHARSET" in data[0]
+
+
+def test_structure_is_parsed_once_and_kept_with_the_message(
+    connect: Connect, roost: RoostProcess
+) -> None:
+    from roost.store.sqlite import SQLiteStore
+
+    client = connect()
+    fresh_mailbox(client, "Parsed", 2)
+    client.select("Parsed")
+    uids = client.uid("SEARCH", "ALL")[1][0].split()
+    store = SQLiteStore(roost.directory / "state")
+    try:
+        assert store.structures(ALICE, "Parsed", [int(u) for u in uids]) == {}
+        first = client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1]
+        kept = store.structures(ALICE, "Parsed", [int(u) for u in uids])
+        assert list(kept) == [int(uids[0])]  # only the message that was fetched
+        assert client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1] == first
+        assert b'"Parsed-0"' in first[0]
+    finally:
+        store.close()

@@ -7,8 +7,7 @@ from __future__ import annotations
 from roost.imap import args
 from roost.imap.connection import IMAPConnection
 from roost.imap.errors import BadCommandError, RefusedError
-from roost.imap.fetch import FetchItem, Message, parse_items, render
-from roost.imap.mime import Structure
+from roost.imap.fetch import FetchItem, Message, Structures, parse_items, render
 from roost.imap.parser import Arg, Command
 from roost.imap.response import Atom, untagged
 from roost.imap.selected import SelectedMailbox
@@ -87,14 +86,15 @@ async def _fetch_in_batches(
     user, view = selected_mailbox(conn)
     store = conn.endpoint.store
     sets_seen = not view.readonly and any(item.sets_seen for item in items)
+    parses = any(item.needs_structure for item in items)
     batch = conn.endpoint.limits.fetch_batch
-    structures: dict[int, Structure] = {}
 
     def work(chunk: list[int]) -> list[bytes]:
         if sets_seen:
             changed = store.store_flags(user, view.name, chunk, ["\\Seen"], "add")
             view.own_modseqs.update(info.modseq for info in changed)
         infos = store.message_infos(user, view.name, chunk)
+        structures = Structures(store.structures(user, view.name, chunk) if parses else {})
         lines = []
         for info in infos:
             if changed_since is not None and info.modseq <= changed_since:
@@ -109,7 +109,7 @@ async def _fetch_in_batches(
             except NoSuchMessage:  # expunged by another session meanwhile
                 continue
             lines.append(line)
-        structures.clear()
+        store.save_structures(user, view.name, structures.new)
         return lines
 
     for start in range(0, len(uids), batch):

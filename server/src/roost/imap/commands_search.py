@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from roost.imap.commands_message import selected_mailbox
 from roost.imap.connection import IMAPConnection
-from roost.imap.fetch import Message
-from roost.imap.mime import Structure
+from roost.imap.fetch import Message, Structures
 from roost.imap.parser import Command
 from roost.imap.response import Atom, untagged
 from roost.imap.search import Bounds, esearch_data, parse_search
@@ -33,9 +32,10 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
     def run() -> tuple[list[int], int]:
         found: list[int] = []
         highest = 0
-        structures: dict[int, Structure] = {}
         for start in range(0, len(uids), batch):
-            for info in store.message_infos(user, view.name, uids[start : start + batch]):
+            chunk = uids[start : start + batch]
+            structures = Structures(store.structures(user, view.name, chunk))
+            for info in store.message_infos(user, view.name, chunk):
                 seq = view.seq_of(info.uid)
                 if seq is None:
                     continue
@@ -43,7 +43,7 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
                 if matches(message):
                     found.append(info.uid)
                     highest = max(highest, info.modseq)
-                structures.clear()
+            store.save_structures(user, view.name, structures.new)
         return found, highest
 
     found, highest = await conn.store_call(run)

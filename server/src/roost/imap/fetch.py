@@ -61,8 +61,13 @@ class FetchItem:
         return self.section is not None and not self.peek and self.name != "BINARY.SIZE"
 
     @property
-    def needs_body(self) -> bool:
-        return self.section is not None or self.name in ("ENVELOPE", "BODY", "BODYSTRUCTURE")
+    def needs_structure(self) -> bool:
+        whole = self.section == Section() and not self.binary
+        return (self.section is not None and not whole) or self.name in (
+            "ENVELOPE",
+            "BODY",
+            "BODYSTRUCTURE",
+        )
 
     def label(self) -> str:
         """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin)."""
@@ -114,15 +119,38 @@ def _item(text: str) -> FetchItem:
     return FetchItem(name, section=section, partial=partial, peek=name.endswith(".PEEK"))
 
 
+class Structures:
+    """Parsed MIME structures for one batch of messages: those the store kept, plus those
+    parsed now (first FETCH or SEARCH that needs one), which the caller saves back, so each
+    message is parsed once in its life (issue 10 §6)."""
+
+    def __init__(self, kept: dict[int, bytes]) -> None:
+        self._kept = kept
+        self._parsed: dict[int, mime.Structure] = {}
+        self.new: dict[int, bytes] = {}
+
+    def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
+        structure = self._parsed.get(uid)
+        if structure is not None:
+            return structure
+        data = self._kept.get(uid)
+        if data is not None:
+            try:
+                structure = mime.Structure.from_json(data)
+            except ValueError:  # kept by another version of the parser: parse again
+                structure = None
+        if structure is None:
+            structure = mime.parse(raw())
+            self.new[uid] = structure.to_json()
+        self._parsed[uid] = structure
+        return structure
+
+
 class Message:
     """One message of the selected mailbox (the `msgview.MessageView` contract)."""
 
     def __init__(
-        self,
-        seq: int,
-        info: MessageInfo,
-        load: Callable[[int], bytes],
-        structures: dict[int, mime.Structure],
+        self, seq: int, info: MessageInfo, load: Callable[[int], bytes], structures: Structures
     ) -> None:
         self.seq = seq
         self.info = info
@@ -157,11 +185,7 @@ class Message:
         return self._raw
 
     def structure(self) -> mime.Structure:
-        structure = self._structures.get(self.info.uid)
-        if structure is None:
-            structure = mime.parse(self._raw)
-            self._structures[self.info.uid] = structure
-        return structure
+        return self._structures.get(self.info.uid, self.raw)
 
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:

@@ -60,3 +60,27 @@ class SQLiteSync(SQLiteBase):
                 (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
             ).fetchall()
         return [message_info(row) for row in rows]
+
+    def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]:
+        """Parsed structures kept for these messages (see `save_structures`), by UID."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT m.uid, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id "
+                "WHERE m.mailbox_id = ? AND b.structure IS NOT NULL AND m.uid IN "
+                "(SELECT value FROM json_each(?))",
+                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
+            ).fetchall()
+        return {uid: data for uid, data in rows}
+
+    def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
+        """Keep what a reader derived from message files (immutable, so it never goes stale);
+        losing it in a crash costs only a parse, so one commit serves a whole batch."""
+        if not structures:
+            return
+        with self._write() as conn:
+            mailbox_id = self._mailbox_id(conn, user, mailbox)
+            conn.executemany(
+                "UPDATE blobs SET structure = ? WHERE id = "
+                "(SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?)",
+                [(data, mailbox_id, uid) for uid, data in structures.items()],
+            )

@@ -22,7 +22,7 @@ from roost.authcache import CredentialCache
 from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
-from roost.imap.endpoint import IMAPEndpoint, IMAPLimits, UserSessions
+from roost.imap.endpoint import IMAPEndpoint, IMAPLimits
 from roost.imap.reader import ReadLimits
 from roost.imap.server import imap_factory
 from roost.maintenance import housekeeping
@@ -133,9 +133,8 @@ async def listen(
         ),
         login_timeout=limits.imap_login_timeout,
         idle_timeout=limits.imap_idle_timeout,
-        connections_per_user=limits.imap_connections_per_user,
     )
-    users = UserSessions(limits.imap_connections_per_user)
+    users = ConnectionLimiter(limits.imap_connections_per_user)
 
     def imap(tls_context: ssl.SSLContext | None) -> Callable[[], asyncio.BaseProtocol]:
         return imap_factory(

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import ssl
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.roostproc import RoostProcess, roost_dev
+from tests.roostproc import RoostProcess, roost_dev, tls_client
 
 PASSWORD = "correct horse battery staple"
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
-
-
-def tls_client() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the dev certificate is self-signed
-    return context
 
 
 @pytest.fixture(scope="module")

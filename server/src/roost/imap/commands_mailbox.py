@@ -16,7 +16,7 @@ from roost.imap.response import Atom, flag_list, untagged
 from roost.imap.selected import SelectedMailbox
 from roost.imap.seqset import SequenceSet, format_set
 from roost.imap.session import State
-from roost.store.errors import AlreadyExists, InvalidFlag, MailboxNotAllowed, NoSuchMailbox
+from roost.store.errors import AlreadyExists, InvalidFlag, NoSuchMailbox
 from roost.store.interfaces import SPECIAL_USES, MailboxInfo
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
@@ -152,12 +152,7 @@ async def create(conn: IMAPConnection, command: Command) -> str:
             await conn.store_call(
                 store.create_mailbox, session.user, DELIMITER.join(levels[:depth])
             )
-    try:
-        await conn.store_call(store.create_mailbox, session.user, name, special_use)
-    except AlreadyExists:
-        raise RefusedError("Mailbox exists already", "ALREADYEXISTS") from None
-    except MailboxNotAllowed as exc:
-        raise RefusedError(str(exc), "CANNOT") from None
+    await conn.store_call(store.create_mailbox, session.user, name, special_use)
     return "CREATE completed"
 
 
@@ -166,10 +161,7 @@ async def delete(conn: IMAPConnection, command: Command) -> str:
     session = conn.session
     name = args.mailbox(session, command.args[0])
     assert session.user is not None
-    try:
-        await conn.store_call(conn.endpoint.store.delete_mailbox, session.user, name)
-    except MailboxNotAllowed as exc:
-        raise RefusedError(str(exc), "CANNOT") from None
+    await conn.store_call(conn.endpoint.store.delete_mailbox, session.user, name)
     return "DELETE completed"
 
 
@@ -192,16 +184,13 @@ async def rename(conn: IMAPConnection, command: Command) -> str:
         parent = DELIMITER.join(levels[:depth])
         if parent not in names and parent != old:
             await conn.store_call(store.create_mailbox, session.user, parent)
-    try:
-        await conn.store_call(store.rename_mailbox, session.user, old, new)
-        if old != "INBOX":
-            prefix = old + DELIMITER
-            for child in sorted(n for n in names if n.startswith(prefix)):
-                await conn.store_call(
-                    store.rename_mailbox, session.user, child, new + child[len(old) :]
-                )
-    except MailboxNotAllowed as exc:
-        raise RefusedError(str(exc), "CANNOT") from None
+    await conn.store_call(store.rename_mailbox, session.user, old, new)
+    if old != "INBOX":
+        prefix = old + DELIMITER
+        for child in sorted(n for n in names if n.startswith(prefix)):
+            await conn.store_call(
+                store.rename_mailbox, session.user, child, new + child[len(old) :]
+            )
     return "RENAME completed"
 
 

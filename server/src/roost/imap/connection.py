@@ -25,7 +25,8 @@ from roost.imap.parser import Command, parse_command, split_tag
 from roost.imap.reader import CommandReader, CommandTooBigError
 from roost.imap.session import Session, State
 from roost.smtp.reader import InputClosedError, LineTooLongError
-from roost.store.errors import NoSuchMailbox, StoreError
+from roost.store.errors import AlreadyExists, MailboxNotAllowed, NoSuchMailbox, StoreError
+from roost.streams import WriteFlow, upgrade_to_tls
 
 log = logging.getLogger("roost.imap")
 T = TypeVar("T")
@@ -56,7 +57,7 @@ class IMAPConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.reader: CommandReader | None = None
         self._out: list[bytes] = []
-        self._writable: asyncio.Future[None] | None = None
+        self._flow = WriteFlow()
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._closing = False
@@ -114,16 +115,13 @@ class IMAPConnection(asyncio.Protocol):
         self.reader.feed_eof()
         self._closing = True
         self.cancel_timer()
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
+        self._flow.release()
 
     def pause_writing(self) -> None:
-        self._writable = asyncio.get_running_loop().create_future()
+        self._flow.pause()
 
     def resume_writing(self) -> None:
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
-        self._writable = None
+        self._flow.resume()
 
     # the conversation
 
@@ -207,6 +205,10 @@ class IMAPConnection(asyncio.Protocol):
             return error.status != "BAD"
         except NoSuchMailbox:
             self.send_raw(RefusedError("No such mailbox", "NONEXISTENT").response(tag))
+        except AlreadyExists:
+            self.send_raw(RefusedError("Mailbox exists already", "ALREADYEXISTS").response(tag))
+        except MailboxNotAllowed as exc:  # e.g. deleting INBOX: the store says why
+            self.send_raw(RefusedError(_first_line(exc), "CANNOT").response(tag))
         except StoreError as exc:
             log.info("IMAP %s from %s: %s", raw[:40], self.session.peer_ip, exc)
             self.send_raw(RefusedError(_first_line(exc)).response(tag))
@@ -234,8 +236,7 @@ class IMAPConnection(asyncio.Protocol):
                 data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
             self.transport.write(data)
         self._out.clear()
-        if self._writable is not None:
-            await self._writable
+        await self._flow.drained()
 
     # state changes the commands ask for
 
@@ -286,19 +287,13 @@ class IMAPConnection(asyncio.Protocol):
             # RFC 9051 §6.2.1: commands pipelined after STARTTLS came in clear text and could
             # have been injected; they must not run inside TLS.
             log.info("dropped %d bytes sent after STARTTLS by %s", dropped, self.session.peer_ip)
-        loop = asyncio.get_running_loop()
-        try:
-            transport = await loop.start_tls(
-                self.transport,
-                self,
-                context,
-                server_side=True,
-                ssl_handshake_timeout=self.endpoint.limits.login_timeout,
-            )
-        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
-            log.info("TLS handshake with %s failed: %s", self.session.peer_ip, exc)
-            self._closing = True
-            return
+        transport = await upgrade_to_tls(
+            self.transport,
+            self,
+            context,
+            self.endpoint.limits.login_timeout,
+            self.session.peer_ip,
+        )
         if transport is None:
             self._closing = True
             return

@@ -360,3 +360,29 @@ def test_structure_is_parsed_once_and_kept_with_the_message(
         assert b'"Parsed-0"' in first[0]
     finally:
         store.close()
+
+
+def test_condstore_changedsince_and_unchangedsince(connect: Connect) -> None:
+    client = connect()
+    fresh_mailbox(client, "Modseq", 3)
+    client.enable("CONDSTORE")
+    assert client.select("Modseq")[0] == "OK"
+    highest = int(client.untagged_responses["HIGHESTMODSEQ"][-1])
+    typ, data = client.store("2", "+FLAGS", "(\\Flagged)")
+    changed = int(re.search(rb"MODSEQ \((\d+)\)", data[0]).group(1))
+    assert changed > highest
+    # RFC 7162 §3.1.4: only what changed after the given MODSEQ, with its MODSEQ.
+    typ, data = client.fetch("1:*", f"(FLAGS) (CHANGEDSINCE {highest})")
+    assert len(data) == 1 and data[0].startswith(b"2 (FLAGS (\\Flagged) MODSEQ (")
+    # RFC 7162 §3.1.3: a message changed since UNCHANGEDSINCE is left alone and reported.
+    typ, data = client._simple_command(
+        "STORE", "1:2", f"(UNCHANGEDSINCE {highest})", "+FLAGS", "(\\Seen)"
+    )
+    assert typ == "OK" and data[-1].startswith(b"[MODIFIED 2]")
+    assert client.untagged_responses.pop("FETCH") == [
+        b"1 (FLAGS (\\Seen) MODSEQ (%d))" % (changed + 1)
+    ]
+    flags = client.fetch("1:2", "(FLAGS)")[1]
+    assert b"\\Seen" in flags[0] and b"\\Seen" not in flags[1]
+    typ, data = client.search(None, "MODSEQ", str(changed))
+    assert re.fullmatch(rb"[\d ]+ \(MODSEQ \d+\)", data[0]), data

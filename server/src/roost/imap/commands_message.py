@@ -113,9 +113,13 @@ async def _fetch_in_batches(
         return lines
 
     for start in range(0, len(uids), batch):
+        if start:
+            # Out with the previous batch while the next one is read; the last batch goes
+            # with the tagged OK, in one write (a separate small write would wait for the
+            # client's delayed ACK).
+            await conn.flush()
         for line in await conn.store_call(work, uids[start : start + batch]):
             conn.send_raw(line)
-        await conn.flush()
 
 
 async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:

@@ -18,7 +18,7 @@ class IMAPLimits:
     read: ReadLimits
     login_timeout: float = 60.0
     idle_timeout: float = 1800.0
-    fetch_batch: int = 200
+    fetch_batch: int = 500
     # IDLE also looks for changes this often, for writers in other processes (the CLI), which
     # the in-process change feed does not hear.
     idle_poll: float = 5.0

@@ -51,7 +51,8 @@ _TABLE: dict[str, tuple[Handler, frozenset[State]]] = {
     "STARTTLS": (anystate.starttls, NOT_AUTHENTICATED),
     "LOGIN": (anystate.login, NOT_AUTHENTICATED),
     "AUTHENTICATE": (anystate.authenticate, NOT_AUTHENTICATED),
-    "ENABLE": (anystate.enable, AUTHENTICATED),
+    # RFC 5161 §3.1: ENABLE only before a mailbox is selected; responses would change mid-view.
+    "ENABLE": (anystate.enable, frozenset({State.AUTHENTICATED})),
     "NAMESPACE": (anystate.namespace, AUTHENTICATED),
     "COMPRESS": (anystate.compress, AUTHENTICATED),
     "IDLE": (anystate.idle, AUTHENTICATED),

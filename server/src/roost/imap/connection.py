@@ -4,8 +4,8 @@ Commands themselves live in `commands_*.py`; this module owns what every command
 the session states of RFC 9051 §3, tagged and untagged output with flow control, the points
 where other sessions' changes may be announced (§7.5.1), STARTTLS with pipelined input thrown
 away (§6.2.1, as RFC 3207 §6 for SMTP), COMPRESS=DEFLATE (RFC 4978), per-IP and per-account
-connection caps and the timeouts of §5.4. An error in one command costs a `BAD` or `NO`; an
-unexpected exception ends that session only, never the server.
+connection caps and the timeouts of §5.4. An error in one command costs a `BAD` or `NO`;
+even a bug in a command costs only `NO [SERVERBUG]` for it, and the session goes on.
 """
 
 from __future__ import annotations
@@ -231,10 +231,7 @@ class IMAPConnection(asyncio.Protocol):
     async def flush(self) -> None:
         """Write what was collected in one go, then wait while the client is slow to read."""
         if self._out and self.transport is not None and not self.transport.is_closing():
-            data = b"".join(self._out)
-            if self._deflate is not None:
-                data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
-            self.transport.write(data)
+            self.transport.write(self._pending_output())
         self._out.clear()
         await self._flow.drained()
 
@@ -356,12 +353,16 @@ class IMAPConnection(asyncio.Protocol):
     def _abort(self) -> None:
         if self.transport is not None:
             if self._out:
-                data = b"".join(self._out)
-                self._out.clear()
-                if self._deflate is not None:
-                    data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
-                self.transport.write(data)
+                self.transport.write(self._pending_output())
             self.transport.close()
+
+    def _pending_output(self) -> bytes:
+        """What was collected, compressed if COMPRESS is on; the collection is emptied."""
+        data = b"".join(self._out)
+        self._out.clear()
+        if self._deflate is not None:
+            data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
+        return data
 
 
 def _expunge_allowed(command: Command) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from roost.smtp.reader import LineTooLongError, Reader
 
 _LITERAL_AT_END = re.compile(rb"~?\{(\d{1,20})(\+?)\}$")
-_CHUNK = 64 * 1024
+_TAG_ROOM = 128
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,22 @@ class CommandReader(Reader):
             del self._buffer[:taken]
             size -= taken
 
+    async def _head(self) -> bytes:
+        """The start of the next line (enough for its tag), before readline may discard an
+        over-long line whole: the refusal must carry the command's tag."""
+        while b"\n" not in self._buffer and len(self._buffer) < _TAG_ROOM and not self._eof:
+            await self._more()
+        return bytes(self._buffer[:_TAG_ROOM]).split(b"\n", 1)[0]
+
     async def command(self, limits: ReadLimits, go_ahead: Callable[[], Awaitable[None]]) -> bytes:
         """The next command without its final CRLF; `go_ahead` sends `+` for `{n}` literals."""
         parts: list[bytes] = []
         total = 0
         while True:
+            head = parts[0] if parts else await self._head()
             try:
                 line = await self.readline(limits.max_line)
             except LineTooLongError:
-                head = parts[0] if parts else b""
                 raise CommandTooBigError(head, "line too long", literal=False) from None
             parts.append(line)
             total += len(line) + 2

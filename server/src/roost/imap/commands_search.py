@@ -35,11 +35,13 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
         for start in range(0, len(uids), batch):
             chunk = uids[start : start + batch]
             structures = Structures(store.structures(user, view.name, chunk))
+            readers = store.message_readers(user, view.name, chunk)
             for info in store.message_infos(user, view.name, chunk):
                 seq = view.seq_of(info.uid)
-                if seq is None:
+                read = readers.get(info.uid)
+                if seq is None or read is None:
                     continue
-                message = Message(seq, info, lambda u: store.fetch(user, view.name, u), structures)
+                message = Message(seq, info, read, structures)
                 if matches(message):
                     found.append(info.uid)
                     highest = max(highest, info.modseq)

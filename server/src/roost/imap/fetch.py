@@ -150,11 +150,15 @@ class Message:
     """One message of the selected mailbox (the `msgview.MessageView` contract)."""
 
     def __init__(
-        self, seq: int, info: MessageInfo, load: Callable[[int], bytes], structures: Structures
+        self,
+        seq: int,
+        info: MessageInfo,
+        read: Callable[[], bytes],
+        structures: Structures,
     ) -> None:
         self.seq = seq
         self.info = info
-        self._load = load
+        self._read = read
         self._structures = structures
 
     @property
@@ -179,7 +183,7 @@ class Message:
 
     @cached_property
     def _raw(self) -> bytes:
-        return self._load(self.info.uid)
+        return self._read()
 
     def raw(self) -> bytes:
         return self._raw

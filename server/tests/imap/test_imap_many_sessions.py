@@ -3,10 +3,14 @@ and of the CLI, at the points RFC 9051 §7.5.1 allows (and IDLE, RFC 2177, as th
 
 from __future__ import annotations
 
+import os
 import re
 import smtplib
 import socket
+import subprocess
+import sys
 import time
+import tomllib
 
 from tests.imap.conftest import ALICE, PASSWORD, Connect, fresh_mailbox, message
 from tests.imap.test_imap_session import command, raw_session
@@ -131,3 +135,38 @@ def test_other_sessions_keep_working_while_one_misbehaves(
     client = connect()
     assert client.noop()[0] == "OK"
     bad.close()
+
+
+def test_idle_sees_a_write_from_another_process(roost: RoostProcess) -> None:
+    """Another process on the same store (the CLI, a second Roost) reaches no in-process
+    change feed; IDLE still learns of it by looking at the store now and then."""
+    sock = raw_session(roost)
+    command(sock, "a", f"LOGIN {ALICE} {{{len(PASSWORD)}+}}\r\n{PASSWORD}".encode())
+    command(sock, "b", b"CREATE Elsewhere")
+    selected = command(sock, "c", b"SELECT Elsewhere")
+    assert b"* 0 EXISTS" in selected
+    sock.sendall(b"d IDLE\r\n")
+    assert sock.recv(1024).startswith(b"+ ")
+    # A separate process as the server's user (files it writes must stay the server's).
+    script = (
+        "import sys; from pathlib import Path; from roost.store.sqlite import SQLiteStore; "
+        "s = SQLiteStore(Path(sys.argv[1])); "
+        "s.append(sys.argv[2], 'Elsewhere', sys.stdin.buffer.read()); s.close()"
+    )
+    config = tomllib.loads(roost.config.read_text())
+    subprocess.run(
+        [sys.executable, "-c", script, config["state_dir"], ALICE],
+        input=message("from another process"),
+        user=config["user"] if os.geteuid() == 0 else None,
+        check=True,
+        timeout=60,
+    )
+    sock.settimeout(30)  # the server looks every few seconds; a stall is the bug
+    pushed = b""
+    while b"EXISTS" not in pushed:
+        chunk = sock.recv(1024)
+        assert chunk, "connection closed during IDLE"
+        pushed += chunk
+    assert b"* 1 EXISTS" in pushed
+    sock.sendall(b"DONE\r\n")
+    sock.close()

@@ -151,7 +151,7 @@ async def idle(conn: IMAPConnection, command: Command) -> str:
     """RFC 2177: push changes as they happen until the client sends DONE."""
     args.count(command.args, 0, 0, "IDLE")
     conn.send("+ idling")
-    await conn.announce_changes()
+    await conn.announce_changes(force=True)
     await conn.flush()
     reading = asyncio.ensure_future(conn.read_line())
     try:
@@ -168,7 +168,7 @@ async def idle(conn: IMAPConnection, command: Command) -> str:
                 if line.upper() != b"DONE":
                     raise BadCommandError("Expected DONE to end IDLE")
                 return "IDLE terminated"
-            await conn.announce_changes()
+            await conn.announce_changes(force=True)
             await conn.flush()
     finally:
         if not reading.done():

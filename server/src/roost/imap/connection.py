@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ T = TypeVar("T")
 # Commands during which an EXPUNGE must not be sent (RFC 9051 §7.5.1).
 _NO_EXPUNGE = frozenset({"FETCH", "STORE", "SEARCH"})
 MAX_BAD = 50  # a client past this many BADs in a row is not speaking IMAP
+CHANGE_POLL = 1.0  # seconds; see IMAPConnection.announce_changes
+_POLLS = frozenset({"NOOP", "CHECK"})  # RFC 9051 §6.1.2: NOOP is how a client polls
 
 
 class AlreadyAnswered(Exception):  # noqa: N818 - control flow, not a failure
@@ -65,6 +68,7 @@ class IMAPConnection(asyncio.Protocol):
         self._inflate: Any = None
         self._deflate: Any = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._looked = 0.0  # when the store was last asked what changed
         self.changed = asyncio.Event()  # set when the store reports a change to this user's mail
 
     # asyncio callbacks
@@ -195,7 +199,10 @@ class IMAPConnection(asyncio.Protocol):
             if self.session.state not in spec.states:
                 raise BadCommandError(_wrong_state(self.session.state))
             text = await spec.handler(self, command)
-            await self.announce_changes(allow_expunge=_expunge_allowed(command))
+            await self.announce_changes(
+                allow_expunge=_expunge_allowed(command),
+                force=command.name in _POLLS,  # a client polling must always get the news
+            )
             self.send(f"{command.tag} OK {text}")
             return True
         except AlreadyAnswered:
@@ -253,12 +260,24 @@ class IMAPConnection(asyncio.Protocol):
         slow runs on the event loop)."""
         return await asyncio.to_thread(function, *args, **kwargs)
 
-    async def announce_changes(self, allow_expunge: bool = True) -> None:
-        """Send what other sessions changed in the selected mailbox (RFC 9051 §7.5.1 points)."""
-        self.changed.clear()
+    async def announce_changes(self, allow_expunge: bool = True, force: bool = False) -> None:
+        """Send what other sessions changed in the selected mailbox (RFC 9051 §7.5.1 points).
+
+        The store is asked only when the change feed said something changed, when expunges
+        wait to be announced, or when the last look is older than `CHANGE_POLL` (writers in
+        other processes do not reach this process's feed): a client pipelining many small
+        commands costs no query per command.
+        """
         selected = self.session.selected
         if selected is None or self.session.user is None:
+            self.changed.clear()
             return
+        now = time.monotonic()
+        waiting = bool(selected.pending_expunge) and allow_expunge
+        if not (force or self.changed.is_set() or waiting or now - self._looked > CHANGE_POLL):
+            return
+        self.changed.clear()
+        self._looked = now
         try:
             changes = await self.store_call(
                 self.endpoint.store.changes_since,

@@ -11,12 +11,13 @@ STAMPS := .stamps
 
 # Debian packages the test suite drives as real peers: swaks (SMTP client), knot (a real DNS
 # server for SPF/DKIM/DMARC), Mail::DKIM (an independent DKIM verifier), Postfix with Cyrus
-# SASL (the remote MTA and the smarthost).
+# SASL (the remote MTA and the smarthost), Dovecot (the IMAP reference for FETCH results),
+# isync (mbsync, a real IMAP sync client).
 TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl \
 	libnet-dns-perl ca-certificates openssl postfix sasl2-bin libsasl2-modules \
-	libsasl2-modules-db
+	libsasl2-modules-db dovecot-imapd isync
 
-.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest bench-relay
+.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest bench-relay bench-imap
 
 include lab/lab.mk
 
@@ -61,12 +62,16 @@ test: lint unit lab-test
 demo: deps venv
 	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./scripts/demo-local
 
-# Benchmarks compare Roost with a real Postfix in the same run; they are not part of `make test`.
+# Benchmarks compare Roost with a real Postfix (or Dovecot, for IMAP) in the same run; they
+# are not part of `make test`.
 bench-smtp-ingest: venv
 	bench/smtp_ingest/run $(BENCH_ARGS)
 
 bench-relay: venv
 	bench/relay/run $(BENCH_ARGS)
+
+bench-imap: venv
+	bench/imap/run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(STAMPS)

@@ -15,7 +15,7 @@ from types import FrameType
 def missing_requirement(tools: Iterable[str], script: str) -> str | None:
     """Why the benchmark cannot run here, or None."""
     if os.geteuid() != 0:
-        return "run as root (the private Postfix instance needs it)"
+        return "run as root (the private Postfix or Dovecot instance needs it)"
     for tool in tools:
         if shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is None:
             return f"{tool} is missing; {script} installs it"
@@ -43,9 +43,11 @@ def work_dir(prefix: str, keep: bool, cleanup: contextlib.ExitStack) -> Path:
     return work
 
 
-def alternating_rounds(rounds: int, step: Callable[[int, str], None]) -> None:
+def alternating_rounds(
+    rounds: int, step: Callable[[int, str], None], sides: tuple[str, str] = ("roost", "postfix")
+) -> None:
     """Call `step(round, side)` for both sides `rounds` times, swapping who goes first each
     round: machine noise drifts, and alternating spreads it over both sides."""
     for number in range(rounds):
-        for side in ("roost", "postfix") if number % 2 == 0 else ("postfix", "roost"):
+        for side in sides if number % 2 == 0 else sides[::-1]:
             step(number, side)

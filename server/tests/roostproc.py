@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,14 @@ from pathlib import Path
 
 ROOST = [sys.executable, "-m", "roost"]
 OFFSETS = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993}
+
+
+def tls_client() -> ssl.SSLContext:
+    """A client context for the dev certificate, which is self-signed."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def free_port_base() -> int:

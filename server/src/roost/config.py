@@ -72,6 +72,13 @@ class Limits:
     auth_failures_per_ip: int = 10
     auth_failures_per_account: int = 5
     auth_failure_window: float = 900.0
+    # Seconds a verified password is remembered (as a keyed hash) for SMTP AUTH and IMAP.
+    auth_cache_ttl: float = 3600.0
+    # IMAP: RFC 9051 §5.4 wants at least 30 minutes before logging out an idle client.
+    imap_idle_timeout: float = 1800.0
+    imap_login_timeout: float = 60.0
+    imap_connections_per_user: int = 20
+    imap_max_line: int = 65536
 
 
 @dataclass(frozen=True)

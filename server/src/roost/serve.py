@@ -18,10 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from roost.authcache import CredentialCache
 from roost.checks.pool import InboundChecks
 from roost.config import Config, Endpoint
 from roost.control import remove_pidfile, write_pidfile
-from roost.imap.unavailable import UnavailableIMAP
+from roost.imap.endpoint import IMAPEndpoint, IMAPLimits
+from roost.imap.reader import ReadLimits
+from roost.imap.server import imap_factory
 from roost.maintenance import housekeeping
 from roost.privileges import check_interpreter, drop_to
 from roost.services import Services, inbound_checks, password_verifier
@@ -69,7 +72,10 @@ def bind_all(config: Config) -> list[BoundSocket]:
 
 def _bind(endpoint: Endpoint) -> socket.socket:
     family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+    # proto says TCP, and accepted sockets inherit it; with proto 0 a reply written in two
+    # pieces waited for the client's delayed ACK (40 ms per IMAP FETCH).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((endpoint.host, endpoint.port))
     sock.listen(128)
@@ -109,7 +115,9 @@ async def listen(
     throttle = AuthThrottle(
         limits.auth_failures_per_ip, limits.auth_failures_per_account, limits.auth_failure_window
     )
-    authenticator = Authenticator(password_verifier(services.store), throttle)
+    # One verifier, throttle and cache for SMTP AUTH and IMAP: a guess counts wherever it is made.
+    credentials = CredentialCache(limits.auth_cache_ttl)
+    authenticator = Authenticator(password_verifier(services.store, credentials), throttle)
     mx = MXHandler(services.smtp, checks)
     submission = SubmissionHandler(services.smtp)
 
@@ -123,14 +131,43 @@ async def listen(
         )
         return lambda: SMTPProtocol(endpoint)
 
+    imap_limits = IMAPLimits(
+        read=ReadLimits(
+            max_line=limits.imap_max_line,
+            max_literal=limits.max_message_size,
+            max_command=limits.max_message_size + limits.imap_max_line,
+        ),
+        login_timeout=limits.imap_login_timeout,
+        idle_timeout=limits.imap_idle_timeout,
+    )
+    users = ConnectionLimiter(limits.imap_connections_per_user, limits.max_connections)
+
+    def imap(
+        tls_context: ssl.SSLContext | None, implicit_tls: ssl.SSLContext | None = None
+    ) -> Callable[[], asyncio.BaseProtocol]:
+        return imap_factory(
+            IMAPEndpoint(
+                hostname=config.hostname,
+                store=services.store,
+                authenticator=authenticator,
+                limits=imap_limits,
+                connections=connections,
+                users=users,
+                tls_context=tls_context,
+                implicit_tls=implicit_tls,
+                max_message_size=limits.max_message_size,
+            )
+        )
+
     submit = {"authenticator": authenticator}
     factories: dict[str, tuple[Callable[[], asyncio.BaseProtocol], ssl.SSLContext | None]] = {
         "smtp": (smtp(mx, tls_context=tls), None),
         "submission": (smtp(submission, tls_context=tls, require_starttls=True, **submit), None),
         # On 465 the session does the TLS handshake itself, after counting the connection.
         "submissions": (smtp(submission, tls_context=None, implicit_tls=tls, **submit), None),
-        "imap": (UnavailableIMAP, None),
-        "imaps": (UnavailableIMAP, tls),
+        "imap": (imap(tls), None),
+        # 993 likewise: the session does the handshake after counting the connection.
+        "imaps": (imap(None, implicit_tls=tls), None),
     }
     loop = asyncio.get_running_loop()
     servers = []

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from roost.authcache import CredentialCache
 from roost.checks.pool import CheckPool, InboundChecks, InThreadChecks, default_workers
 from roost.config import Config
 from roost.delivery.client import tls_contexts
@@ -91,19 +92,30 @@ class Services:
             database.close()
 
 
-def password_verifier(store: SQLiteStore) -> Callable[[str, str], str | None]:
+def password_verifier(
+    store: SQLiteStore, cache: CredentialCache | None = None
+) -> Callable[[str, str], str | None]:
+    """The password check SMTP AUTH and IMAP share; `cache` skips Argon2 for a password
+    verified recently against the same stored hash (authcache.py)."""
+
     def verify(account: str, password: str) -> str | None:
         try:
             encoded = store.password_hash(account)
+            address = normalize_address(account)
         except InvalidAddress:
             encoded = None
+        if encoded is not None and cache is not None and cache.verified(address, password, encoded):
+            return address
         # Unknown accounts cost one Argon2 check too, so timing does not reveal which exist.
         ok = verify_password(encoded or DUMMY_HASH, password)
         if not ok or encoded is None:
             return None
         if needs_rehash(encoded):  # stored with older Argon2 parameters: upgrade it now
-            store.set_password(account, hash_password(password))
-        return normalize_address(account)
+            encoded = hash_password(password)
+            store.set_password(account, encoded)
+        if cache is not None:
+            cache.remember(address, password, encoded)
+        return address
 
     return verify
 

@@ -8,13 +8,12 @@ import os
 import pwd
 import smtplib
 import socket
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.roostproc import RoostProcess, roost_dev
+from tests.roostproc import RoostProcess, roost_dev, tls_client
 
 
 @pytest.fixture
@@ -95,11 +94,8 @@ def test_serve_drops_privileges_stops_cleanly_and_exports(dev: RoostProcess) -> 
     uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
     if os.geteuid() == 0:
         assert uid == pwd.getpwnam("nobody").pw_uid
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     with smtplib.SMTP_SSL(
-        "127.0.0.1", dev.port("submissions"), context=context, timeout=10
+        "127.0.0.1", dev.port("submissions"), context=tls_client(), timeout=10
     ) as client:
         client.login("alice@example.test", "pw-alice-1")
         client.sendmail(
@@ -121,10 +117,16 @@ def test_serve_drops_privileges_stops_cleanly_and_exports(dev: RoostProcess) -> 
     assert messages[0]["Subject"] == "note to self"
 
 
-def test_imap_ports_refuse_politely(dev: RoostProcess) -> None:
+def test_dev_config_serves_imap_on_143_and_993(dev: RoostProcess) -> None:
     dev.start()
     with socket.create_connection(("127.0.0.1", dev.port("imap")), timeout=10) as sock:
-        assert sock.recv(200).startswith(b"* BYE [UNAVAILABLE]")
+        greeting = sock.recv(1000)
+    assert greeting.startswith(b"* OK [CAPABILITY IMAP4rev1 IMAP4rev2")
+    assert b" STARTTLS " in greeting and b" LOGINDISABLED " in greeting
+    raw = socket.create_connection(("127.0.0.1", dev.port("imaps")), timeout=10)
+    with tls_client().wrap_socket(raw) as sock:
+        greeting = sock.recv(1000)
+    assert greeting.startswith(b"* OK [CAPABILITY") and b"AUTH=PLAIN" in greeting
 
 
 def test_init_refuses_to_overwrite(dev: RoostProcess) -> None:

@@ -1,5 +1,6 @@
 """Connection caps against a live `roost serve`: a cap for the whole server, the per-IP count
-taken before the TLS handshake on 465, and a client that never reads its replies timed out.
+taken before the TLS handshake on 465 and 993, and a client that never reads its replies timed
+out.
 Each test connects from its own address of 127/8 (the cap is per client)."""
 
 from __future__ import annotations
@@ -85,6 +86,28 @@ def test_465_counts_a_connection_before_its_handshake(roost: RoostProcess) -> No
         )
         assert other.noop()[0] == 250
         other.close()
+
+
+def test_993_counts_a_connection_before_its_handshake(roost: RoostProcess) -> None:
+    """IMAP over implicit TLS shares the per-IP count with SMTP, taken before the handshake."""
+    with idle_connections(roost, "imaps", ["127.0.7.3"] * PER_IP):
+        with (
+            pytest.raises((ssl.SSLError, ConnectionError)),
+            tls_client().wrap_socket(connect(roost, "imaps", "127.0.7.3")) as refused,
+        ):
+            refused.recv(100)
+        with tls_client().wrap_socket(connect(roost, "imaps", "127.0.7.4")) as other:
+            assert other.recv(100).startswith(b"* OK ")
+
+
+def test_imap_connections_closed_by_the_client_are_released(roost: RoostProcess) -> None:
+    """A client that hangs up without LOGOUT gives its place back."""
+    for _ in range(PER_IP * 2):
+        with connect(roost, "imap", "127.0.7.5") as sock:
+            assert sock.recv(100).startswith(b"* OK ")
+    time.sleep(0.5)  # the server has seen them go
+    with connect(roost, "imap", "127.0.7.5") as sock:
+        assert sock.recv(100).startswith(b"* OK ")
 
 
 def test_an_unfinished_handshake_is_timed_out(roost: RoostProcess) -> None:

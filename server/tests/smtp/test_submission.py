@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import base64
 import smtplib
-import ssl
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.roostproc import RoostProcess, roost_dev
+from tests.roostproc import RoostProcess, roost_dev, tls_client
 
 PASSWORD = "correct horse battery staple"
-
-
-def tls_client() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the dev certificate is self-signed
-    return context
 
 
 @pytest.fixture(scope="module")

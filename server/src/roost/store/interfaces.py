@@ -8,10 +8,12 @@ file paths and SQL stay behind the seam.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Literal, Protocol
+
+from roost.store.notify import ChangeFeed
 
 INBOX = "INBOX"
 # RFC 6154 §2: the special-use attributes a new account's folders carry, keyed by folder name.
@@ -52,6 +54,8 @@ class MailboxInfo:
     uidvalidity: int
     uidnext: int
     highestmodseq: int
+    deleted: int = 0
+    size: int = 0  # RFC 8438 STATUS=SIZE: the sum of the messages' sizes
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,17 @@ class MessageInfo:
     flags: tuple[str, ...]
     internaldate: datetime
     size: int
+
+
+@dataclass(frozen=True)
+class MailboxChanges:
+    """What changed in a mailbox after a MODSEQ: new or changed messages, expunged UIDs."""
+
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    changed: list[MessageInfo]
+    expunged: list[int]
 
 
 class Directory(Protocol):
@@ -132,10 +147,20 @@ class MailStore(Protocol):
     ) -> list[tuple[int, int]]: ...
     def expunge(self, user: str, mailbox: str, uids: Sequence[int] | None = None) -> list[int]: ...
     def expunged_since(self, user: str, mailbox: str, modseq: int) -> list[int]: ...
+    def snapshot(self, user: str, mailbox: str) -> tuple[MailboxInfo, list[MessageInfo]]: ...
+    def changes_since(self, user: str, mailbox: str, modseq: int) -> MailboxChanges: ...
+    def message_infos(self, user: str, mailbox: str, uids: Sequence[int]) -> list[MessageInfo]: ...
+    def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]: ...
+    def message_readers(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> dict[int, Callable[[], bytes]]: ...
+    def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None: ...
     def export_mbox(self, user: str, mailbox: str, out: BinaryIO) -> int: ...
 
 
 class Store(Directory, MailStore, Protocol):
     """A complete backend: what `roost serve` and the CLI open."""
+
+    changes: ChangeFeed  # published after each committed change to a user's mail
 
     def close(self) -> None: ...

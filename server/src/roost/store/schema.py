@@ -70,6 +70,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             modseq INTEGER NOT NULL,
             PRIMARY KEY (mailbox_id, uid))""",
     ),
+    # IMAP's parsed MIME structure (ENVELOPE, BODYSTRUCTURE, section offsets), kept with the
+    # message file it describes, so FETCH parses each message once (issue 10 §6).
+    ("ALTER TABLE blobs ADD COLUMN structure BLOB",),
 )
 
 

@@ -10,23 +10,31 @@ from __future__ import annotations
 from pathlib import Path
 
 from roost.durable import sweep_orphans
+from roost.store.notify import ChangeFeed
 from roost.store.sqlite_directory import SQLiteDirectory
 from roost.store.sqlite_mailboxes import SQLiteMailboxes
 from roost.store.sqlite_messages import SQLiteMessages
+from roost.store.sqlite_sync import SQLiteSync
 
 ORPHAN_GRACE_SECONDS = 3600.0
 
 
-class SQLiteStore(SQLiteDirectory, SQLiteMailboxes, SQLiteMessages):
+class SQLiteStore(SQLiteDirectory, SQLiteMailboxes, SQLiteMessages, SQLiteSync):
     """Directory and MailStore over SQLite (WAL); safe to share between threads and processes."""
 
-    def __init__(self, state_dir: Path, *, orphan_grace: float = ORPHAN_GRACE_SECONDS) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        orphan_grace: float = ORPHAN_GRACE_SECONDS,
+        changes: ChangeFeed | None = None,
+    ) -> None:
         """Open (creating and migrating if needed) the store, then sweep crash leftovers.
 
         Only files older than `orphan_grace` seconds are swept: a younger unreferenced file
         may belong to a delivery another process is committing right now.
         """
-        super().__init__(state_dir)
+        super().__init__(state_dir, changes)
         self.sweep_orphans(orphan_grace)
 
     def sweep_orphans(self, older_than: float = ORPHAN_GRACE_SECONDS) -> list[str]:

@@ -16,6 +16,7 @@ from roost.sqlitedb import Database
 from roost.store.addresses import normalize_address
 from roost.store.errors import NoSuchMailbox, NoSuchUser, StoreClosed
 from roost.store.interfaces import INBOX
+from roost.store.notify import ChangeFeed, LocalChanges
 from roost.store.schema import migrate
 
 
@@ -24,12 +25,17 @@ class SQLiteBase(Database):
 
     closed_error = StoreClosed
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, changes: ChangeFeed | None = None) -> None:
         self.state_dir = Path(state_dir)
+        self.changes: ChangeFeed = changes or LocalChanges()
         self.messages_dir = self.state_dir / "messages"
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         ensure_dir(self.messages_dir)
         super().__init__(self.state_dir / "roost.db", migrate)
+
+    def _changed(self, user: str) -> None:
+        """Tell the user's sessions, after the commit, that their mail changed (notify.py)."""
+        self.changes.publish(normalize_address(user))
 
     @staticmethod
     def _user_id(conn: sqlite3.Connection, user: str) -> int:

@@ -10,11 +10,14 @@ from roost.store.errors import AlreadyExists, MailboxNotAllowed, NoSuchMailbox
 from roost.store.interfaces import INBOX, SPECIAL_USES, MailboxInfo
 from roost.store.sqlite_base import SQLiteBase, mailbox_name
 
-_INFO = (
+INFO_QUERY = (
     "SELECT b.name, b.special_use, COUNT(m.id), "
     "COALESCE(SUM(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), 0), "
-    "b.uidvalidity, b.uidnext, b.highestmodseq "
+    "b.uidvalidity, b.uidnext, b.highestmodseq, "
+    "COALESCE(SUM(instr(' ' || m.flags || ' ', ' \\Deleted ') > 0), 0), "
+    "COALESCE(SUM(s.size), 0) "
     "FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id "
+    "LEFT JOIN blobs s ON s.id = m.blob_id "
 )
 
 
@@ -30,7 +33,7 @@ class SQLiteMailboxes(SQLiteBase):
         """INBOX first, then the rest by name: the order `roost mailbox list` prints."""
         with self._read() as conn:
             rows = conn.execute(
-                _INFO + "WHERE b.user_id = ? GROUP BY b.id ORDER BY b.name != 'INBOX', b.name",
+                INFO_QUERY + "WHERE b.user_id = ? GROUP BY b.id ORDER BY b.name != 'INBOX', b.name",
                 (self._user_id(conn, user),),
             ).fetchall()
         return [MailboxInfo(*row) for row in rows]
@@ -39,7 +42,8 @@ class SQLiteMailboxes(SQLiteBase):
         """STATUS / SELECT data for one mailbox (RFC 9051 §6.3.11, RFC 7162 §3.1.2)."""
         with self._read() as conn:
             row = conn.execute(
-                _INFO + "WHERE b.id = ? GROUP BY b.id", (self._mailbox_id(conn, user, mailbox),)
+                INFO_QUERY + "WHERE b.id = ? GROUP BY b.id",
+                (self._mailbox_id(conn, user, mailbox),),
             ).fetchone()
         return MailboxInfo(*row)
 
@@ -57,6 +61,7 @@ class SQLiteMailboxes(SQLiteBase):
                 self._insert_mailbox(conn, user_id, name, special_use)
             except sqlite3.IntegrityError:
                 raise AlreadyExists(f"mailbox {name!r} exists already") from None
+        self._changed(user)
 
     def delete_mailbox(self, user: str, mailbox: str) -> None:
         """RFC 9051 §6.3.5: INBOX cannot be deleted; subscriptions are left as they are."""
@@ -73,6 +78,7 @@ class SQLiteMailboxes(SQLiteBase):
             conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
             paths = self._release_blobs(conn, blob_ids)
         remove_files(self.messages_dir, paths)
+        self._changed(user)
 
     def rename_mailbox(self, user: str, old: str, new: str) -> None:
         """RFC 9051 §6.3.6 RENAME of one mailbox (the IMAP layer renames its children).
@@ -115,6 +121,7 @@ class SQLiteMailboxes(SQLiteBase):
             )
             if mailbox_name(old) != INBOX:
                 conn.execute("DELETE FROM mailboxes WHERE id = ?", (source_id,))
+        self._changed(user)
 
     def subscribe(self, user: str, mailbox: str) -> None:
         """RFC 9051 §6.3.7: a subscription may name a mailbox that does not exist (yet)."""

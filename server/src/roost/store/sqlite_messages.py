@@ -37,9 +37,10 @@ T = TypeVar("T")
 
 _INFO = "SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, b.size FROM messages m "
 _JOIN_BLOB = "JOIN blobs b ON b.id = m.blob_id "
+INFO_QUERY = _INFO + _JOIN_BLOB
 
 
-def _info(row: Sequence[Any]) -> MessageInfo:
+def message_info(row: Sequence[Any]) -> MessageInfo:
     uid, modseq, flags, seconds, offset, size = row
     return MessageInfo(uid, modseq, decode_flags(flags), from_stored_time(seconds, offset), size)
 
@@ -126,10 +127,15 @@ class SQLiteMessages(SQLiteBase):
                 continue
             pending.append((n, path, self._placement(delivery, recipients, path)))
         outcomes = self._write_batch([work for _, _, work in pending])
+        changed: set[str] = set()
         for (n, path, _), outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 errors[n] = outcome
                 path.unlink(missing_ok=True)
+            else:
+                changed.update(normalize_address(u) for u in deliveries[n].users)
+        for user in changed:
+            self.changes.publish(user)
         return errors
 
     def _placement(
@@ -169,12 +175,14 @@ class SQLiteMessages(SQLiteBase):
         stored_time = to_stored_time(internaldate)
         with self._read() as conn:
             self._mailbox_id(conn, user, mailbox)
-        return self._add_blob(
+        uid = self._add_blob(
             message,
             lambda conn, blob_id: _insert(
                 conn, self._mailbox_id(conn, user, mailbox), blob_id, stored_flags, stored_time
             ),
         )
+        self._changed(user)
+        return uid
 
     def _add_blob(self, message: bytes, place: Callable[[sqlite3.Connection, int], T]) -> T:
         """Write the file durably, then commit its index rows; undo the file if that fails."""
@@ -209,7 +217,7 @@ class SQLiteMessages(SQLiteBase):
                 _INFO + _JOIN_BLOB + "WHERE m.mailbox_id = ? ORDER BY m.uid",
                 (self._mailbox_id(conn, user, mailbox),),
             ).fetchall()
-        return [_info(row) for row in rows]
+        return [message_info(row) for row in rows]
 
     def fetch(self, user: str, mailbox: str, uid: int) -> bytes:
         """The message exactly as received (RFC 9051 §6.4.5 BODY[])."""
@@ -248,7 +256,7 @@ class SQLiteMessages(SQLiteBase):
             rows = conn.execute(
                 "SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid IN "
                 "(SELECT value FROM json_each(?)) ORDER BY uid",
-                (mailbox_id, _json_ints(uids)),
+                (mailbox_id, json_ints(uids)),
             ).fetchall()
             updates = []
             for uid, modseq, stored in rows:
@@ -268,7 +276,8 @@ class SQLiteMessages(SQLiteBase):
                 _INFO + _JOIN_BLOB + "WHERE m.mailbox_id = ? AND m.modseq = ? ORDER BY m.uid",
                 (mailbox_id, modseq),
             ).fetchall()
-        return [_info(row) for row in changed]
+        self._changed(user)
+        return [message_info(row) for row in changed]
 
     def copy(
         self, user: str, mailbox: str, uids: Sequence[int], target: str
@@ -276,7 +285,9 @@ class SQLiteMessages(SQLiteBase):
         """RFC 9051 §6.4.7 COPY: flags and INTERNALDATE kept; returns (old, new) UID pairs
         for COPYUID (RFC 4315 §3). The copies share the original's file."""
         with self._write() as conn:
-            return self._copy(conn, user, mailbox, uids, target)
+            pairs = self._copy(conn, user, mailbox, uids, target)
+        self._changed(user)
+        return pairs
 
     def move(
         self, user: str, mailbox: str, uids: Sequence[int], target: str
@@ -287,6 +298,7 @@ class SQLiteMessages(SQLiteBase):
             source_id = self._mailbox_id(conn, user, mailbox)
             paths = self._expunge(conn, source_id, [old for old, _ in pairs])
         remove_files(self.messages_dir, paths)  # empty unless target is the source itself
+        self._changed(user)
         return pairs
 
     def _copy(
@@ -297,7 +309,7 @@ class SQLiteMessages(SQLiteBase):
         rows = conn.execute(
             "SELECT uid, blob_id, flags, internaldate, tzoffset FROM messages "
             "WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
-            (source_id, _json_ints(uids)),
+            (source_id, json_ints(uids)),
         ).fetchall()
         return [
             (uid, _insert(conn, target_id, blob_id, flags, (seconds, offset)))
@@ -319,6 +331,8 @@ class SQLiteMessages(SQLiteBase):
             ]
             paths = self._expunge(conn, mailbox_id, doomed)
         remove_files(self.messages_dir, paths)
+        if doomed:
+            self._changed(user)
         return doomed
 
     def _expunge(self, conn: sqlite3.Connection, mailbox_id: int, uids: list[int]) -> list[str]:
@@ -331,7 +345,7 @@ class SQLiteMessages(SQLiteBase):
             for row in conn.execute(
                 "DELETE FROM messages WHERE mailbox_id = ? AND uid IN "
                 "(SELECT value FROM json_each(?)) RETURNING blob_id",
-                (mailbox_id, _json_ints(uids)),
+                (mailbox_id, json_ints(uids)),
             )
         ]
         conn.executemany(
@@ -369,6 +383,6 @@ class SQLiteMessages(SQLiteBase):
         return write_mboxrd(out, contents())
 
 
-def _json_ints(values: Sequence[int]) -> str:
+def json_ints(values: Sequence[int]) -> str:
     """A UID set as JSON for `json_each`, so any number of UIDs binds as one parameter."""
     return "[" + ",".join(str(int(value)) for value in values) + "]"

@@ -1,0 +1,243 @@
+"""FETCH data items (RFC 9051 §6.4.5): what the client asked for, and each message's answer.
+
+Items are parsed once per command into `FetchItem`s; each message is then rendered from its
+index row (flags, dates, size, MODSEQ) and, only when an item needs it, its bytes and parsed
+MIME structure. Rendering runs in a worker thread, a batch of messages at a time, so a large
+FETCH neither blocks the event loop nor holds the whole mailbox in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from roost.imap import bodystructure, mime
+from roost.imap.errors import BadCommandError
+from roost.imap.parser import Arg
+from roost.imap.response import Atom, Literal8, encode, flag_list
+from roost.imap.sections import (
+    Section,
+    binary_section,
+    body_section,
+    parse_partial,
+    partial,
+)
+from roost.store.interfaces import MessageInfo
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MACROS = {
+    "ALL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"],
+    "FAST": ["FLAGS", "INTERNALDATE", "RFC822.SIZE"],
+    "FULL": ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY"],
+}
+_SIMPLE = frozenset(
+    {"UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY", "BODYSTRUCTURE", "MODSEQ"}
+)
+# RFC822, RFC822.HEADER, RFC822.TEXT are the rev1 spellings of body sections (RFC 3501 §6.4.5).
+_RFC822 = {
+    "RFC822": (Section(), False),
+    "RFC822.HEADER": (Section(text="HEADER"), True),
+    "RFC822.TEXT": (Section(text="TEXT"), False),
+}
+_SECTION = re.compile(
+    r"(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](<\d{1,19}\.\d{1,19}>)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class FetchItem:
+    name: str  # upper-cased item name: "FLAGS", "BODY", "BINARY.SIZE", "RFC822.HEADER", ...
+    section: Section | None = None  # for BODY[...] / BINARY[...]
+    partial: tuple[int, int] | None = None  # <origin.length>
+    peek: bool = False
+
+    @property
+    def sets_seen(self) -> bool:
+        """RFC 9051 §6.4.5: BODY[...] and BINARY[...] set \\Seen; .PEEK and headers do not."""
+        return self.section is not None and not self.peek and self.name != "BINARY.SIZE"
+
+    @property
+    def needs_structure(self) -> bool:
+        whole = self.section == Section() and not self.binary
+        return (self.section is not None and not whole) or self.name in (
+            "ENVELOPE",
+            "BODY",
+            "BODYSTRUCTURE",
+        )
+
+    def label(self) -> str:
+        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin)."""
+        if self.section is None:
+            return self.name
+        if self.name in _RFC822:
+            return self.name
+        base = self.name.replace(".PEEK", "")
+        origin = f"<{self.partial[0]}>" if self.partial else ""
+        return f"{base}[{self.section}]{origin}"
+
+    @property
+    def binary(self) -> bool:
+        return self.name.startswith("BINARY")
+
+
+def parse_items(arg: Arg) -> list[FetchItem]:
+    """The FETCH item list: a macro, one item, or a parenthesized list of items."""
+    raw = arg if isinstance(arg, list) else [arg]
+    if not raw:
+        raise BadCommandError("FETCH needs at least one data item")
+    if len(raw) == 1 and isinstance(raw[0], str) and raw[0].upper() in _MACROS:
+        raw = list(_MACROS[raw[0].upper()])
+    items = []
+    for value in raw:
+        if not isinstance(value, str):
+            raise BadCommandError("FETCH data items are atoms like FLAGS or BODY.PEEK[HEADER]")
+        items.append(_item(value))
+    return items
+
+
+def _item(text: str) -> FetchItem:
+    upper = text.upper()
+    if upper in _SIMPLE:
+        return FetchItem(upper)
+    if upper in _RFC822:
+        section, peek = _RFC822[upper]
+        return FetchItem(upper, section=section, peek=peek)
+    match = _SECTION.fullmatch(text)
+    if match is None:
+        raise BadCommandError(f"unknown FETCH data item {text[:40]}")
+    name = match.group(1).upper()
+    partial = None
+    if match.group(3) is not None:
+        if name == "BINARY.SIZE":
+            raise BadCommandError("BINARY.SIZE takes no <partial>")
+        partial = parse_partial(match.group(3))
+    section = Section.parse(match.group(2), binary=name.startswith("BINARY"))
+    return FetchItem(name, section=section, partial=partial, peek=name.endswith(".PEEK"))
+
+
+class Structures:
+    """Parsed MIME structures for one batch of messages: those the store kept, plus those
+    parsed now (first FETCH or SEARCH that needs one), which the caller saves back, so each
+    message is parsed once in its life (issue 10 §6)."""
+
+    def __init__(self, kept: dict[int, bytes]) -> None:
+        self._kept = kept
+        self._parsed: dict[int, mime.Structure] = {}
+        self.new: dict[int, bytes] = {}
+
+    def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
+        structure = self._parsed.get(uid)
+        if structure is not None:
+            return structure
+        data = self._kept.get(uid)
+        if data is not None:
+            try:
+                structure = mime.Structure.from_json(data)
+            except ValueError:  # kept by another version of the parser: parse again
+                structure = None
+        if structure is None:
+            structure = mime.parse(raw())
+            self.new[uid] = structure.to_json()
+        self._parsed[uid] = structure
+        return structure
+
+
+class Message:
+    """One message of the selected mailbox (the `msgview.MessageView` contract)."""
+
+    def __init__(
+        self,
+        seq: int,
+        info: MessageInfo,
+        read: Callable[[], bytes],
+        structures: Structures,
+    ) -> None:
+        self.seq = seq
+        self.info = info
+        self._read = read
+        self._structures = structures
+
+    @property
+    def uid(self) -> int:
+        return self.info.uid
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.info.flags
+
+    @property
+    def internaldate(self) -> datetime:
+        return self.info.internaldate
+
+    @property
+    def size(self) -> int:
+        return self.info.size
+
+    @property
+    def modseq(self) -> int:
+        return self.info.modseq
+
+    @cached_property
+    def _raw(self) -> bytes:
+        return self._read()
+
+    def raw(self) -> bytes:
+        return self._raw
+
+    def structure(self) -> mime.Structure:
+        return self._structures.get(self.info.uid, self.raw)
+
+
+def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
+    """`* n FETCH (...)` for one message, CRLF included."""
+    out: list[object] = []
+    names = {item.name for item in items}
+    if uid and "UID" not in names:
+        out += [Atom("UID"), message.uid]
+    for item in items:
+        out += [Atom(item.label()), _value(message, item)]
+    if modseq and "MODSEQ" not in names:
+        out += [Atom("MODSEQ"), [message.modseq]]
+    return b"* %d FETCH " % message.seq + encode(out) + b"\r\n"
+
+
+def _value(message: Message, item: FetchItem) -> object:
+    name = item.name
+    if name == "UID":
+        return message.uid
+    if name == "FLAGS":
+        return flag_list(message.flags)
+    if name == "INTERNALDATE":
+        return format_datetime(message.internaldate)
+    if name == "RFC822.SIZE":
+        return message.size
+    if name == "MODSEQ":
+        return [message.modseq]
+    if name == "ENVELOPE":
+        return bodystructure.envelope(message.structure())
+    if name in ("BODY", "BODYSTRUCTURE"):
+        return bodystructure.body(message.structure(), extensible=name == "BODYSTRUCTURE")
+    assert item.section is not None
+    if item.binary:
+        data = binary_section(message.raw(), message.structure(), item.section.path)
+    elif item.section == Section():
+        data = memoryview(message.raw())  # the whole message needs no MIME parse
+    else:
+        data = body_section(message.raw(), message.structure(), item.section)
+    if name == "BINARY.SIZE":
+        return len(data)
+    if item.partial is not None:
+        data = partial(data, *item.partial)
+    if item.binary and b"\0" in bytes(data):
+        return Literal8(data)  # RFC 3516 §4.3: NULs only inside literal8
+    return data
+
+
+def format_datetime(when: datetime) -> str:
+    """RFC 9051 §9 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz"."""
+    offset = when.strftime("%z") or "+0000"
+    return f"{when.day:02d}-{_MONTHS[when.month - 1]}-{when.year:04d} {when:%H:%M:%S} {offset}"

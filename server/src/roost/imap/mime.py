@@ -1,0 +1,259 @@
+"""A message's MIME structure, parsed once into byte offsets (RFC 2045, RFC 2046).
+
+`parse` walks the raw bytes once per nesting level and records, for every part, where its
+header and body lie and what FETCH needs from its MIME fields; `Structure.to_json` /
+`from_json` let the caller keep it beside the message so ENVELOPE, BODYSTRUCTURE and
+BODY[section] never re-parse. Bodies are never copied: sections are offsets into the raw
+message. Broken MIME is parsed the way Dovecot does rather than refused: a missing closing
+boundary ends the part at its parent's end, a multipart without a boundary parameter is a
+single text part, bare LF counts as a line end, and nesting and part counts are capped so
+hostile messages cost linear work.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from roost.imap import mimeheaders as mh
+from roost.imap.envelope import ENVELOPE_FIELDS, envelope
+
+MAX_DEPTH = 50
+"""Nesting beyond this is kept as an opaque leaf (Dovecot caps at 100)."""
+MAX_PARTS = 5000
+"""Parts beyond this stay inside their predecessor's body."""
+WANTED = mh.MIME_FIELDS | ENVELOPE_FIELDS
+MESSAGE_TYPES = frozenset({"rfc822", "global"})  # RFC 9051 §7.5.2 body-type-msg
+
+
+@dataclass(slots=True)
+class Part:
+    """One body part, or a whole (possibly encapsulated) message. Offsets index the raw
+    message: header section [start, body) incl. its empty line, body [body, end)."""
+
+    start: int
+    body: int
+    end: int
+    type: str = "text"
+    subtype: str = "plain"
+    params: list[tuple[str, str]] = field(default_factory=list)
+    id: str | None = None
+    description: str | None = None
+    encoding: str | None = None
+    md5: str | None = None
+    disposition: tuple[str, list[tuple[str, str]]] | None = None
+    language: list[str] | None = None
+    location: str | None = None
+    lines: int = 0
+    parts: list[Part] = field(default_factory=list)
+    message: Part | None = None
+    envelope: tuple[object, ...] | None = None
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.type.lower() == "multipart"
+
+    @property
+    def is_message(self) -> bool:
+        """message/rfc822 or message/global: the body is a message of its own."""
+        return self.type.lower() == "message" and self.subtype.lower() in MESSAGE_TYPES
+
+    @property
+    def size(self) -> int:
+        return self.end - self.body
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.params if k == name), None)
+
+    def to_list(self) -> list[object]:
+        return [
+            self.start,
+            self.body,
+            self.end,
+            self.type,
+            self.subtype,
+            self.params,
+            self.id,
+            self.description,
+            self.encoding,
+            self.md5,
+            self.disposition,
+            self.language,
+            self.location,
+            self.lines,
+            [p.to_list() for p in self.parts],
+            self.message.to_list() if self.message else None,
+            self.envelope,
+        ]
+
+    @classmethod
+    def from_list(cls, data: list) -> Part:  # type: ignore[type-arg]
+        part = cls(*data[:14])
+        part.params = [(k, v) for k, v in part.params]
+        if part.disposition is not None:
+            kind, params = part.disposition
+            part.disposition = (kind, [(k, v) for k, v in params])
+        part.parts = [cls.from_list(p) for p in data[14]]
+        part.message = cls.from_list(data[15]) if data[15] else None
+        part.envelope = _tuples(data[16]) if data[16] else None
+        return part
+
+
+def _tuples(value: object) -> object:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+@dataclass(slots=True)
+class Structure:
+    """The parsed message: `root` is the whole message as a part (its envelope set)."""
+
+    root: Part
+    size: int
+    VERSION = 1
+
+    def to_json(self) -> bytes:
+        return json.dumps([self.VERSION, self.size, self.root.to_list()]).encode("ascii")
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Structure:
+        """Raises ValueError for data written by another version: parse the message again."""
+        version, size, root = json.loads(data)
+        if version != cls.VERSION:
+            raise ValueError(f"structure cache version {version}, expected {cls.VERSION}")
+        return cls(Part.from_list(root), size)
+
+
+def parse(msg: bytes) -> Structure:
+    counter = [0]
+    root = _part(msg, 0, len(msg), counter, 0, digest=False, is_message=True)
+    return Structure(root, len(msg))
+
+
+def _lines(msg: bytes, start: int, end: int) -> int:
+    """Body lines (RFC 9051 §7.5.2 body-fld-lines) counted as line ends, as Dovecot does: a
+    last line without one (the line break before a boundary is the boundary's) adds none."""
+    return msg.count(b"\n", start, end)
+
+
+def _part(
+    msg: bytes,
+    start: int,
+    end: int,
+    counter: list[int],
+    depth: int,
+    *,
+    digest: bool,
+    is_message: bool,
+    slack: int | None = None,
+) -> Part:
+    """The part in msg[start:end]. `slack` is where the enclosing delimiter starts when the
+    line break before it was left out of `end`: a multipart whose closing delimiter line
+    runs to `end` takes that line break back, as Dovecot counts it (RFC 2046 §5.1.1 leaves
+    the line break after a close-delimiter ambiguous)."""
+    counter[0] += 1
+    header_stop, body = mh.header_end(msg, start, end)
+    # The first of repeated fields counts: reversed, dict() keeps it.
+    found = dict(
+        reversed(mh.fields(msg, start, header_stop, WANTED if is_message else mh.MIME_FIELDS))
+    )
+    part = Part(start, body, end)
+    ctype = mh.content_type(found.get("content-type"))
+    if ctype is None:
+        # RFC 2045 §5.2 default; RFC 2046 §5.1.5: message/rfc822 inside multipart/digest.
+        if digest:
+            part.type, part.subtype = "message", "rfc822"
+        else:
+            part.params = [("charset", "us-ascii")]
+    else:
+        part.type, part.subtype, part.params = ctype
+        if part.type.lower() == "text" and part.param("charset") is None:
+            part.params.append(("charset", "us-ascii"))  # RFC 2045 §5.2 default, as Dovecot
+    part.encoding = mh.token(found.get("content-transfer-encoding"))
+    part.id = found.get("content-id")
+    part.description = found.get("content-description")
+    part.md5 = found.get("content-md5")
+    part.disposition = mh.disposition(found.get("content-disposition"))
+    part.language = mh.language(found.get("content-language"))
+    part.location = found.get("content-location")
+    if is_message:
+        part.envelope = envelope(found)
+    kind = part.type.lower()
+    if depth >= MAX_DEPTH or counter[0] >= MAX_PARTS:
+        if kind == "multipart" or part.is_message:
+            part.type, part.subtype, part.params = "application", "octet-stream", []
+        return part
+    if kind == "multipart":
+        # Without a boundary parameter nothing can be split: no parts (Dovecot agrees).
+        boundary = (part.param("boundary") or "").encode("latin-1")
+        child_digest = part.subtype.lower() == "digest"
+        children, closed_at_end = _split(msg, body, end, boundary) if boundary else ([], False)
+        for child_start, child_end, child_slack in children:
+            if counter[0] >= MAX_PARTS:
+                break
+            child = _part(
+                msg,
+                child_start,
+                child_end,
+                counter,
+                depth + 1,
+                digest=child_digest,
+                is_message=False,
+                slack=child_slack,
+            )
+            part.parts.append(child)
+        if closed_at_end and slack is not None:
+            part.end = slack
+    elif part.is_message:
+        part.message = _part(
+            msg, body, end, counter, depth + 1, digest=False, is_message=True, slack=slack
+        )
+        part.end = part.message.end
+        part.lines = _lines(msg, body, part.end)
+    elif kind == "text":
+        part.lines = _lines(msg, body, end)
+    return part
+
+
+def _split(
+    msg: bytes, body: int, end: int, boundary: bytes
+) -> tuple[list[tuple[int, int, int | None]], bool]:
+    """(start, end, slack) of each body part between `--boundary` lines (RFC 2046 §5.1.1),
+    and whether the closing delimiter line runs to `end`.
+
+    A delimiter line starts with the boundary, may carry trailing whitespace, and owns the
+    line break before it (slack is where the delimiter starts, if a break was left out);
+    the closing delimiter adds `--`. Preamble and epilogue are dropped; without a closing
+    delimiter the last part runs to the end."""
+    delimiter = b"--" + boundary
+    parts: list[tuple[int, int, int | None]] = []
+    current: int | None = None
+    pos = body
+    while True:
+        i = msg.find(delimiter, pos, end)
+        if i < 0:
+            break
+        pos = i + 1
+        if i > body and msg[i - 1] != 0x0A:
+            continue
+        eol = msg.find(b"\n", i, end)
+        line_end = end if eol < 0 else eol + 1
+        after = i + len(delimiter)
+        closing = msg.startswith(b"--", after, line_end)
+        if not closing and msg[after:line_end].strip(b" \t\r\n"):
+            continue  # a longer boundary that merely starts with ours
+        if current is not None:
+            stop = i
+            if stop > current and msg[stop - 1] == 0x0A:
+                stop -= 1
+                if stop > current and msg[stop - 1] == 0x0D:
+                    stop -= 1
+            parts.append((current, stop, i if stop < i else None))
+        if closing:
+            return parts, eol < 0
+        current = line_end
+        pos = line_end
+    if current is not None:
+        parts.append((current, end, None))
+    return parts, False

@@ -1,0 +1,100 @@
+"""The text SEARCH compares with (RFC 9051 §6.4.4): header values with RFC 2047 encoded
+words decoded, and the bodies of text parts with their transfer encoding and charset undone.
+
+Everything degrades instead of failing: unknown charsets and malformed encoded words are
+read as UTF-8 with replacement characters, raw 8-bit headers as UTF-8 (RFC 6532) or else
+latin-1. Results are case-folded once, so each key's test is a plain substring search.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import re
+
+from roost.imap.mime import Part, Structure
+from roost.imap.sections import IDENTITY_ENCODINGS, decode_transfer
+
+MAX_BODY_TEXT = 50 * 1024 * 1024
+"""Decoded text kept per message for BODY/TEXT; beyond it the rest is not searched."""
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
+
+
+def to_text(data: bytes, charset: str | None) -> str:
+    """Bytes in a MIME charset (RFC 2231 language suffix dropped) as Unicode; UTF-8 when
+    the charset is unknown or names no text encoding (Python also knows 'rot13', 'base64')."""
+    name = (charset or "utf-8").split("*", 1)[0].strip().lower()
+    try:
+        info = codecs.lookup(name)
+        if getattr(info, "_is_text_encoding", True):
+            return data.decode(info.name, "replace")
+    except (LookupError, ValueError, UnicodeError):
+        pass
+    return data.decode("utf-8", "replace")
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    charset, kind, text = match.groups()
+    data = text.encode("latin-1", "replace")
+    try:
+        if kind in "Bb":
+            raw = binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+        else:  # RFC 2047 §4.2: "_" is a space in Q
+            raw = binascii.a2b_qp(data.replace(b"_", b" "))
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return to_text(raw, charset)
+
+
+def raw_header_text(value: str) -> str:
+    """A header value held as latin-1 text (one char per byte) as Unicode: UTF-8 if it
+    is (RFC 6532), else latin-1 as it stands."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return value
+
+
+def decode_header(value: str) -> str:
+    """RFC 2047 §6.2: encoded words decoded; whitespace between adjacent ones dropped."""
+    value = raw_header_text(value)
+    if "=?" not in value:
+        return value
+    return _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub(r"\1\2", value))
+
+
+def _text_parts(part: Part) -> list[Part]:
+    """The text/* and message/* leaves (message/delivery-status is text too, RFC 3464), those
+    inside attached messages included (RFC 9051 §6.4.4 BODY searches the body, which holds
+    them). Other types are binary data, unsearched as in Dovecot."""
+    found: list[Part] = []
+    stack = [part]
+    while stack:
+        node = stack.pop()
+        if node.is_multipart:
+            stack.extend(reversed(node.parts))
+        elif node.is_message and node.message is not None:
+            stack.append(node.message)
+        elif node.type.lower() in ("text", "message"):
+            found.append(node)
+    return found
+
+
+def body_text(raw: bytes, structure: Structure) -> str:
+    """The decoded text of every text part, case-folded, joined by newlines."""
+    out: list[str] = []
+    budget = MAX_BODY_TEXT
+    for part in _text_parts(structure.root):
+        if budget <= 0:
+            break
+        data = memoryview(raw)[part.body : min(part.end, part.body + budget)]
+        encoding = (part.encoding or "7bit").lower()
+        if encoding not in IDENTITY_ENCODINGS | {"base64", "quoted-printable"}:
+            continue  # undecodable content is not searched (as Dovecot)
+        decoded = decode_transfer(data, encoding)
+        budget -= len(decoded)
+        out.append(to_text(bytes(decoded), part.param("charset")).casefold())
+    return "\n".join(out)

@@ -1,0 +1,110 @@
+"""What an IMAP session reads to build and keep its view of a mailbox (RFC 9051 §7.4, §5.2).
+
+A session takes one consistent snapshot at SELECT, then asks only for what changed since the
+highest MODSEQ it has seen: every new or changed message carries a MODSEQ above it (RFC 7162
+§3.1), and expunged UIDs are remembered with theirs. Both reads use the `messages_modseq`
+index, so a session with nothing new costs one small query, whatever the mailbox size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from roost.store.errors import NoSuchMessage
+from roost.store.interfaces import MailboxChanges, MailboxInfo, MessageInfo
+from roost.store.sqlite_base import SQLiteBase
+from roost.store.sqlite_mailboxes import INFO_QUERY
+from roost.store.sqlite_messages import INFO_QUERY as MESSAGE_QUERY
+from roost.store.sqlite_messages import json_ints, message_info
+
+
+class SQLiteSync(SQLiteBase):
+    def snapshot(self, user: str, mailbox: str) -> tuple[MailboxInfo, list[MessageInfo]]:
+        """The mailbox and all its messages (UID order), read in one transaction."""
+        with self._read() as conn:
+            mailbox_id = self._mailbox_id(conn, user, mailbox)
+            info = conn.execute(INFO_QUERY + "WHERE b.id = ? GROUP BY b.id", (mailbox_id,))
+            info_row = info.fetchone()
+            rows = conn.execute(
+                MESSAGE_QUERY + "WHERE m.mailbox_id = ? ORDER BY m.uid", (mailbox_id,)
+            ).fetchall()
+        return MailboxInfo(*info_row), [message_info(row) for row in rows]
+
+    def changes_since(self, user: str, mailbox: str, modseq: int) -> MailboxChanges:
+        """Messages added or changed, and UIDs expunged, after `modseq`."""
+        with self._read() as conn:
+            mailbox_id = self._mailbox_id(conn, user, mailbox)
+            uidvalidity, uidnext, highest = conn.execute(
+                "SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?",
+                (mailbox_id,),
+            ).fetchone()
+            if highest <= modseq:
+                return MailboxChanges(uidvalidity, uidnext, highest, [], [])
+            rows = conn.execute(
+                MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND m.modseq > ? ORDER BY m.uid",
+                (mailbox_id, modseq),
+            ).fetchall()
+            expunged = conn.execute(
+                "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid",
+                (mailbox_id, modseq),
+            ).fetchall()
+        return MailboxChanges(
+            uidvalidity, uidnext, highest, [message_info(r) for r in rows], [r[0] for r in expunged]
+        )
+
+    def message_infos(self, user: str, mailbox: str, uids: Sequence[int]) -> list[MessageInfo]:
+        """The listed messages that still exist, in UID order (FETCH of a set)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND m.uid IN "
+                "(SELECT value FROM json_each(?)) ORDER BY m.uid",
+                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
+            ).fetchall()
+        return [message_info(row) for row in rows]
+
+    def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]:
+        """Parsed structures kept for these messages (see `save_structures`), by UID."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT m.uid, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id "
+                "WHERE m.mailbox_id = ? AND b.structure IS NOT NULL AND m.uid IN "
+                "(SELECT value FROM json_each(?))",
+                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
+            ).fetchall()
+        return {uid: data for uid, data in rows}
+
+    def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
+        """Keep what a reader derived from message files (immutable, so it never goes stale);
+        losing it in a crash costs only a parse, so one commit serves a whole batch."""
+        if not structures:
+            return
+        with self._write() as conn:
+            mailbox_id = self._mailbox_id(conn, user, mailbox)
+            conn.executemany(
+                "UPDATE blobs SET structure = ? WHERE id = "
+                "(SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?)",
+                [(data, mailbox_id, uid) for uid, data in structures.items()],
+            )
+
+    def message_readers(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> dict[int, Callable[[], bytes]]:
+        """For a batch of messages, functions that read each one's bytes when called: one
+        query for the batch instead of one per message, and no file read unless a FETCH or
+        SEARCH item needs the content. A reader raises NoSuchMessage once it is expunged."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT m.uid, b.path FROM messages m JOIN blobs b ON b.id = m.blob_id "
+                "WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))",
+                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
+            ).fetchall()
+        return {uid: self._file_reader(mailbox, uid, path) for uid, path in rows}
+
+    def _file_reader(self, mailbox: str, uid: int, path: str) -> Callable[[], bytes]:
+        def read() -> bytes:
+            try:
+                return (self.messages_dir / path).read_bytes()
+            except FileNotFoundError:  # expunged by another session since the query
+                raise NoSuchMessage(mailbox, uid) from None
+
+        return read

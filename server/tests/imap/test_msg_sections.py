@@ -1,0 +1,155 @@
+"""Section specs (RFC 9051 §6.4.5, §9), partials, BINARY decoding (RFC 3516) and the
+cached structure, on cases the Dovecot comparison does not cover."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roost.imap import bodystructure
+from roost.imap.errors import BadCommandError, UnknownCTEError
+from roost.imap.mime import Structure, parse
+from roost.imap.sections import (
+    Section,
+    binary_section,
+    body_section,
+    decode_transfer,
+    parse_partial,
+    partial,
+)
+
+DATA = Path(__file__).parent / "msgdata"
+
+
+@pytest.mark.parametrize(
+    ("spec", "parsed", "echo"),
+    [
+        ("", Section(), ""),
+        ("1.2.3", Section((1, 2, 3)), "1.2.3"),
+        ("header", Section((), "HEADER"), "HEADER"),
+        ("2.TEXT", Section((2,), "TEXT"), "2.TEXT"),
+        ("1.MIME", Section((1,), "MIME"), "1.MIME"),
+        (
+            'HEADER.FIELDS (From "Content-Type" x-spam)',
+            Section((), "HEADER.FIELDS", ("From", "Content-Type", "x-spam")),
+            "HEADER.FIELDS (FROM CONTENT-TYPE X-SPAM)",
+        ),
+        (
+            b"3.HEADER.FIELDS.NOT (To)",
+            Section((3,), "HEADER.FIELDS.NOT", ("To",)),
+            "3.HEADER.FIELDS.NOT (TO)",
+        ),
+    ],
+)
+def test_section_specs_parse_and_echo(spec, parsed, echo):
+    assert Section.parse(spec) == parsed
+    assert str(parsed) == echo
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "0",
+        "1.",
+        "1..2",
+        "MIME",
+        "FOO",
+        "HEADER.FIELDS",
+        "HEADER.FIELDS ()",
+        "TEXT (x)",
+        "1.x",
+        "01",
+    ],
+)
+def test_bad_section_specs_are_bad(spec):
+    with pytest.raises(BadCommandError, match="invalid section"):
+        Section.parse(spec)
+
+
+def test_binary_sections_take_part_numbers_only():
+    assert Section.parse("1.2", binary=True) == Section((1, 2))
+    with pytest.raises(BadCommandError, match="only a part number"):
+        Section.parse("1.MIME", binary=True)
+
+
+def test_partials():
+    assert parse_partial("<0.100>") == (0, 100)
+    assert parse_partial(b"<7.1>") == (7, 1)
+    for bad in ("<1>", "<0.0>", "<a.1>", "0.1", "<-1.5>"):
+        with pytest.raises(BadCommandError, match="invalid partial"):
+            parse_partial(bad)
+    data = memoryview(b"0123456789")
+    assert bytes(partial(data, 3, 4)) == b"3456"
+    assert bytes(partial(data, 8, 100)) == b"89"
+    assert bytes(partial(data, 50, 5)) == b""
+
+
+def test_bare_lf_messages_are_served_as_stored_and_agree_with_their_sizes():
+    raw = (DATA / "barelf.eml").read_bytes()
+    structure = parse(raw)
+    text_part = bodystructure.body(structure, extensible=False)[0]
+    assert text_part[:2] == (b"text", b"plain")
+    assert bytes(body_section(raw, structure, Section((1,)))) == b"line one\nline two"
+    assert text_part[6] == len(b"line one\nline two") and text_part[7] == 1
+    assert (
+        bytes(body_section(raw, structure, Section((1,), "MIME")))
+        == b"Content-Type: text/plain\n\n"
+    )
+    assert bytes(body_section(raw, structure, Section((), "HEADER.FIELDS", ("subject",)))) == (
+        b"Subject: bare LF\n\r\n"
+    )
+
+
+def test_whole_parts_are_views_not_copies():
+    raw = (DATA / "attachment.eml").read_bytes()
+    structure = parse(raw)
+    for section in (Section(), Section((2,)), Section((), "TEXT")):
+        data = body_section(raw, structure, section)
+        assert isinstance(data, memoryview) and data.obj is raw
+
+
+def test_binary_decodes_lenient_base64_and_quoted_printable():
+    assert decode_transfer(b"aGVs\r\nbG8=\r\n", "BASE64") == b"hello"
+    assert decode_transfer(b"aGVsbG8", "base64") == b"hello"  # padding missing
+    assert decode_transfer(b"a*GV!sbG8=x", "base64") == b"hello"  # stray characters
+    assert decode_transfer(b"caf=C3=A9 =\r\nau lait", "quoted-printable") == "café au lait".encode()
+    assert decode_transfer(b"as is", None) == b"as is"
+    with pytest.raises(UnknownCTEError, match="x-uuencode"):
+        decode_transfer(b"begin 644", "x-uuencode")
+    raw = (DATA / "attachment.eml").read_bytes()
+    assert bytes(binary_section(raw, parse(raw), (2,))) == bytes(range(256)) * 3
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
+def test_structure_survives_its_cache_form(path):
+    structure = parse(path.read_bytes())
+    cached = Structure.from_json(structure.to_json())
+    assert cached == structure
+    assert bodystructure.body(cached, extensible=True) == bodystructure.body(
+        structure, extensible=True
+    )
+
+
+def test_cache_from_another_version_is_refused():
+    data = parse(b"Subject: x\r\n\r\nbody").to_json().replace(b"[1,", b"[99,", 1)
+    with pytest.raises(ValueError, match="version 99"):
+        Structure.from_json(data)
+
+
+def test_message_global_holds_a_message_like_rfc822():
+    """RFC 9051 §7.5.2: MESSAGE/GLOBAL (RFC 6532) carries an envelope, a body and lines."""
+    raw = (DATA / "global.eml").read_bytes()
+    structure = parse(raw)
+    attached = bodystructure.body(structure, extensible=False)[1]
+    assert attached[:2] == (b"message", b"global")
+    envelope, body, lines = attached[7:10]
+    assert envelope[1] == "Grüße".encode()
+    assert envelope[2] == (
+        (b"=?utf-8?q?J=C3=B6rg?=", None, "jörg".encode(), "bücher.example".encode()),
+    )
+    assert body[:2] == (b"text", b"plain") and body[5] == b"8bit"
+    assert lines == 6
+    assert bytes(body_section(raw, structure, Section((2, 1)))) == "Schöne Grüße".encode()
+    header = bytes(body_section(raw, structure, Section((2,), "HEADER")))
+    assert header.startswith(b"From: =?utf-8?q?J=C3=B6rg?=") and header.endswith(b"8bit\r\n\r\n")

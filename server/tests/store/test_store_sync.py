@@ -1,0 +1,68 @@
+"""What IMAP sessions read to stay in step (changes since a MODSEQ, kept structures, batch
+readers) and the change feed that wakes them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from store_fixtures import ALICE, BOB
+
+from roost.store import INBOX, NoSuchMessage, SQLiteStore
+from roost.store.notify import LocalChanges
+
+
+def test_changes_since_a_modseq_are_new_changed_and_expunged(store: SQLiteStore) -> None:
+    first = store.append(ALICE, INBOX, b"Subject: 1\r\n\r\none\r\n")
+    second = store.append(ALICE, INBOX, b"Subject: 2\r\n\r\ntwo\r\n")
+    _, messages = store.snapshot(ALICE, INBOX)
+    seen = max(m.modseq for m in messages)
+    assert store.changes_since(ALICE, INBOX, seen).changed == []
+    store.store_flags(ALICE, INBOX, [first], ["\\Deleted"], "add")
+    third = store.append(ALICE, INBOX, b"Subject: 3\r\n\r\nthree\r\n")
+    store.expunge(ALICE, INBOX)
+    changes = store.changes_since(ALICE, INBOX, seen)
+    assert [m.uid for m in changes.changed] == [third]
+    assert changes.expunged == [first]
+    assert changes.highestmodseq > seen
+    assert [m.uid for m in store.message_infos(ALICE, INBOX, [first, second, third])] == [
+        second,
+        third,
+    ]
+
+
+def test_structures_are_kept_per_message_and_go_with_it(store: SQLiteStore) -> None:
+    uid = store.append(ALICE, INBOX, b"Subject: s\r\n\r\nbody\r\n")
+    assert store.structures(ALICE, INBOX, [uid]) == {}
+    store.save_structures(ALICE, INBOX, {uid: b"[1]"})
+    assert store.structures(ALICE, INBOX, [uid]) == {uid: b"[1]"}
+    store.store_flags(ALICE, INBOX, [uid], ["\\Deleted"])
+    store.expunge(ALICE, INBOX)
+    assert store.structures(ALICE, INBOX, [uid]) == {}
+
+
+def test_readers_read_when_called_and_say_when_a_message_is_gone(store: SQLiteStore) -> None:
+    uid = store.append(ALICE, INBOX, b"Subject: r\r\n\r\nread me\r\n")
+    read = store.message_readers(ALICE, INBOX, [uid, 999])
+    assert list(read) == [uid]
+    store.store_flags(ALICE, INBOX, [uid], ["\\Deleted"])
+    store.expunge(ALICE, INBOX)
+    with pytest.raises(NoSuchMessage):
+        read[uid]()
+
+
+def test_the_feed_wakes_only_the_changed_users_sessions(store: SQLiteStore) -> None:
+    async def scenario() -> list[str]:
+        woken: list[str] = []
+        stop_alice = store.changes.subscribe(ALICE, lambda: woken.append("alice"))
+        store.changes.subscribe(BOB, lambda: woken.append("bob"))
+        # Deliveries commit in a worker thread; the callback still runs on this loop.
+        await asyncio.to_thread(store.deliver, [ALICE], b"Subject: d\r\n\r\nx\r\n")
+        await asyncio.sleep(0)
+        stop_alice()
+        await asyncio.to_thread(store.deliver, [ALICE], b"Subject: e\r\n\r\ny\r\n")
+        await asyncio.sleep(0)
+        return woken
+
+    assert isinstance(store.changes, LocalChanges)
+    assert asyncio.run(scenario()) == ["alice"]

@@ -1,6 +1,5 @@
-"""Plumbing any line-based server protocol of Roost needs: write backpressure and the STARTTLS
-upgrade of a server-side transport. The IMAP connection uses it; the SMTP protocol has its own
-copy of the same steps and can move onto this module."""
+"""Plumbing every line-based server protocol of Roost (SMTP, IMAP) needs: write backpressure
+with a deadline, and the TLS upgrade of a server-side transport."""
 
 from __future__ import annotations
 
@@ -28,9 +27,12 @@ class WriteFlow:
 
     release = resume  # the connection is gone: nobody should wait for it to drain
 
-    async def drained(self) -> None:
-        if self._waiter is not None:
-            await self._waiter
+    async def drained(self, timeout: float) -> None:
+        """Wait until the client reads again; TimeoutError after `timeout` seconds, so a client
+        that sends and never reads cannot hold its session (and our memory) for ever."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            await asyncio.wait_for(asyncio.shield(waiter), timeout)
 
 
 async def upgrade_to_tls(

@@ -26,7 +26,7 @@ TOTAL = 12
 def roost() -> Iterator[RoostProcess]:
     limits = (
         f"[limits]\nmax_connections_per_ip = {PER_IP}\nmax_connections = {TOTAL}\n"
-        "command_timeout = 3\n"
+        "command_timeout = 3\nimap_idle_timeout = 3\n"
     )
     with roost_dev(extra_config=limits) as proc:
         proc.start()
@@ -117,22 +117,32 @@ def test_an_unfinished_handshake_is_timed_out(roost: RoostProcess) -> None:
         assert time.monotonic() - start < 25
 
 
-def test_a_client_that_never_reads_is_timed_out(roost: RoostProcess) -> None:
+@pytest.mark.parametrize(
+    ("kind", "source", "command", "greets"),
+    [
+        ("smtp", "127.0.9.1", b"EHLO client.test\r\n", b"220 "),
+        ("imap", "127.0.9.2", b"a CAPABILITY\r\n", b"* OK "),
+    ],
+)
+def test_a_client_that_never_reads_is_timed_out(
+    roost: RoostProcess, kind: str, source: str, command: bytes, greets: bytes
+) -> None:
     """Pipelined commands, replies never read: the session once waited for ever."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.bind(("127.0.9.1", 0))
-    sock.connect(("127.0.0.1", roost.port("smtp")))
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", roost.port(kind)))
     sock.settimeout(1.0)
     with sock:
         with contextlib.suppress(TimeoutError):  # until the server stops taking commands
             for _ in range(100_000):
-                sock.sendall(b"EHLO client.test\r\n" * 100)
+                sock.sendall(command * 100)
         deadline = time.monotonic() + 30
-        while "it does not read" not in roost.log.read_text():
+        while f"{source}: it does not read" not in roost.log.read_text():
             assert time.monotonic() < deadline, "the session waits for a client that never reads"
             time.sleep(0.2)
-    assert greeting(roost, "127.0.9.1").startswith(b"220 ")
+    with connect(roost, kind, source) as again:
+        assert again.recv(100).startswith(greets)
 
 
 def test_ipv6_clients_count_per_64() -> None:

@@ -251,7 +251,14 @@ class IMAPConnection(asyncio.Protocol):
         if self._out and self.transport is not None and not self.transport.is_closing():
             self.transport.write(self._pending_output())
         self._out.clear()
-        await self._flow.drained()
+        try:
+            await self._flow.drained(self.endpoint.limits.idle_timeout)
+        except TimeoutError:
+            log.info("closing the session with %s: it does not read", self.session.peer_ip)
+            self._closing = True
+            if self.transport is not None:
+                self.transport.abort()
+            raise InputClosedError from None
 
     # state changes the commands ask for
 

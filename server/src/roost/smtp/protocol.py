@@ -33,6 +33,7 @@ from roost.smtp.envelope import Envelope, Session
 from roost.smtp.limits import ByteBudget, ConnectionLimiter, client_key
 from roost.smtp.reader import InputClosedError, LineTooLongError, OverBudgetError, Reader
 from roost.smtp.replies import SMTPError
+from roost.streams import WriteFlow, upgrade_to_tls
 
 log = logging.getLogger("roost.smtp")
 
@@ -100,7 +101,7 @@ class SMTPProtocol(asyncio.Protocol):
         self._errors = 0
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
-        self._writable: asyncio.Future[None] | None = None
+        self._flow = WriteFlow()
         self._closing = False
         self._client = ""  # what the connection counts against (ConnectionLimiter)
 
@@ -146,16 +147,13 @@ class SMTPProtocol(asyncio.Protocol):
         self._reader.feed_eof()
         self._closing = True
         self._cancel_timer()
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
+        self._flow.release()
 
     def pause_writing(self) -> None:
-        self._writable = asyncio.get_running_loop().create_future()
+        self._flow.pause()
 
     def resume_writing(self) -> None:
-        if self._writable is not None and not self._writable.done():
-            self._writable.set_result(None)
-        self._writable = None
+        self._flow.resume()
 
     # the conversation
 
@@ -348,17 +346,9 @@ class SMTPProtocol(asyncio.Protocol):
         (RFC 3207 §4.2: forget everything learnt before TLS, the client greets again)."""
         assert self._reader is not None and self._transport is not None
         peer_ip = self._session().peer_ip
-        try:
-            transport = await asyncio.get_running_loop().start_tls(
-                self._transport,
-                self,
-                context,
-                server_side=True,
-                ssl_handshake_timeout=self.endpoint.limits.command_timeout,
-            )
-        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
-            log.info("TLS handshake with %s failed: %s", peer_ip, exc)
-            transport = None
+        transport = await upgrade_to_tls(
+            self._transport, self, context, self.endpoint.limits.command_timeout, peer_ip
+        )
         if transport is None:
             self._closing = True
             return False
@@ -450,18 +440,13 @@ class SMTPProtocol(asyncio.Protocol):
         if self._out and self._transport is not None and not self._transport.is_closing():
             self._transport.write(b"".join(self._out))
         self._out.clear()
-        writable = self._writable
-        if writable is not None and not writable.done():
-            # A client that sends and never reads would otherwise hold the session for ever.
-            try:
-                timeout = self.endpoint.limits.command_timeout
-                await asyncio.wait_for(asyncio.shield(writable), timeout)
-            except TimeoutError:
-                log.info("closing the session with %s: it does not read", self._peer())
-                self._writable = None
-                if self._transport is not None:
-                    self._transport.abort()
-                raise InputClosedError from None
+        try:
+            await self._flow.drained(self.endpoint.limits.command_timeout)
+        except TimeoutError:
+            log.info("closing the session with %s: it does not read", self._peer())
+            if self._transport is not None:
+                self._transport.abort()
+            raise InputClosedError from None
 
     def _arm(self, timeout: float) -> None:
         self._timer = asyncio.get_running_loop().call_later(timeout, self._timed_out)

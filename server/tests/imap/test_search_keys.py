@@ -142,6 +142,18 @@ def test_body_and_text_decode_transfer_encodings_and_charsets():
     assert search("TEXT", "first part") == [6]
 
 
+def test_body_of_8bit_utf8_text_without_a_charset_is_found():
+    """No charset means us-ascii (RFC 2045 §5.2), but such 8-bit mail is UTF-8 in practice."""
+    raw = (
+        b"From: a@example.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + "Grüße aus Köln\r\n".encode()
+    )
+    message = LoadedMessage(uid=1, seq=1, message=raw, internaldate=datetime.now(UTC))
+    program = parse_search(["BODY", "grüße".encode()])
+    assert program.matcher(Bounds(1, 1, ()))(message)
+
+
 def test_or_not_and_groups():
     assert search("OR", "FLAGGED", "DRAFT") == [3, 4]
     assert search("NOT", "OR", "SEEN", "DELETED") == [3, 6]

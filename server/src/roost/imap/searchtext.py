@@ -21,10 +21,17 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
 
 
+_ASCII = frozenset({"us-ascii", "ascii", "us_ascii", "646"})
+
+
 def to_text(data: bytes, charset: str | None) -> str:
     """Bytes in a MIME charset (RFC 2231 language suffix dropped) as Unicode; UTF-8 when
     the charset is unknown or names no text encoding (Python also knows 'rot13', 'base64')."""
     name = (charset or "utf-8").split("*", 1)[0].strip().lower()
+    if name in _ASCII:
+        # A part with no charset is us-ascii by RFC 2045 §5.2, yet 8-bit mail without one is
+        # common and nearly always UTF-8: ASCII is a subset, so reading UTF-8 loses nothing.
+        name = "utf-8"
     try:
         info = codecs.lookup(name)
         if getattr(info, "_is_text_encoding", True):

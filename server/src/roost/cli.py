@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mailbox_commands(commands)
     _add_dkim_commands(commands)
     _add_queue_commands(commands)
+    _add_accounts_commands(commands)
     return parser
 
 
@@ -155,6 +156,17 @@ def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
     _action(queue, "bounce", cmd_queue_bounce, "give up on a message and bounce it").add_argument(
         "id"
     )
+
+
+def _add_accounts_commands(commands: argparse._SubParsersAction) -> None:
+    accounts = _group(commands, "accounts", "domains, users and aliases as a whole")
+    sync = _action(
+        accounts,
+        "sync",
+        cmd_accounts_sync,
+        "add or correct what a JSON document on stdin lists; never removes anything",
+    )
+    sync.add_argument("--check", action="store_true", help="only report what would change")
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -361,6 +373,24 @@ def cmd_queue_bounce(args: argparse.Namespace) -> int:
     spool.done(r.row for r in message.recipients)
     wake_server(config)
     print(f"bounced {args.id} to <{message.sender}>")
+    return 0
+
+
+def cmd_accounts_sync(args: argparse.Namespace) -> int:
+    """Prints the changes as JSON, so scripts (and Ansible) know whether anything changed."""
+    import json
+
+    from roost.accounts import AccountsError, parse_accounts, sync
+
+    try:
+        document = json.load(sys.stdin)
+        wanted = parse_accounts(document)
+    except (json.JSONDecodeError, AccountsError) as exc:
+        raise CommandError(
+            f"accounts sync reads {{domains, users, aliases}} as JSON on stdin: {exc}"
+        ) from None
+    changes = sync(open_store(load_config(args)), wanted, check=args.check)
+    print(json.dumps(changes.as_dict(), indent=2))
     return 0
 
 

@@ -67,8 +67,39 @@ class Changes:
         return {"changed": self.changed, **vars(self)}
 
 
+def listing(directory: Directory) -> list[str]:
+    """The directory as lines (`domain d`, `user u`, `alias a -> t, ...`), for diffs."""
+    lines = [f"domain {d}" for d in directory.list_domains()]
+    lines += [f"user {u}" for u in directory.list_users()]
+    lines += [f"alias {a} -> {', '.join(t)}" for a, t in sorted(directory.list_aliases().items())]
+    return lines
+
+
+def planned_listing(before: list[str], wanted: Accounts, changes: Changes) -> list[str]:
+    """What `listing` shows once ``changes`` are applied; a new password shows as a marker."""
+    replaced = {f"alias {a} ->" for a in changes.aliases_changed}
+    lines = [line for line in before if not any(line.startswith(r) for r in replaced)]
+    lines += [f"domain {d}" for d in changes.domains_added]
+    lines += [f"user {u}" for u in changes.users_added]
+    lines += [f"user {u} (new password)" for u in changes.passwords_set]
+    names = set(changes.aliases_added) | set(changes.aliases_changed)
+    lines += [
+        f"alias {a.address} -> {', '.join(a.targets)}" for a in wanted.aliases if a.address in names
+    ]
+    return lines
+
+
+#: Mailboxes every domain must have (RFC 2142 §4 for mail, §5 for abuse reports).
+ROLE_MAILBOXES = ("postmaster", "abuse")
+
+
 def parse_accounts(data: object) -> Accounts:
-    """Reads `{"domains": [...], "users": [{address, password}], "aliases": [{address, to}]}`."""
+    """Reads `{"domains": [...], "users": [{address, password}], "aliases": [{address, to}],
+    "postmaster": address}`.
+
+    With ``postmaster``, each domain's ROLE_MAILBOXES not listed as a user or alias become
+    aliases to it.
+    """
     if not isinstance(data, Mapping):
         raise AccountsError(f"expected an object, got {type(data).__name__}")
     domains = tuple(normalize_domain(str(d)) for d in _list(data, "domains"))
@@ -85,6 +116,14 @@ def parse_accounts(data: object) -> Accounts:
         if isinstance(targets, str):
             targets = [targets]
         aliases.append(Alias(normalize_alias(str(entry["address"])), tuple(map(str, targets))))
+    postmaster = data.get("postmaster")
+    if postmaster:
+        taken = {u.address for u in users} | {a.address for a in aliases}
+        aliases += [
+            Alias(address, (str(postmaster),))
+            for address in (f"{box}@{d}" for d in domains for box in ROLE_MAILBOXES)
+            if address not in taken
+        ]
     _no_duplicates("users", [u.address for u in users])
     _no_duplicates("aliases", [a.address for a in aliases])
     both = {u.address for u in users} & {a.address for a in aliases}

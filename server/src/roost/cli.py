@@ -18,7 +18,7 @@ from roost import config as config_module
 from roost.config import Config, ConfigError
 from roost.control import wake_server
 from roost.devinit import DevInitError, init_dev
-from roost.dkim.keys import DKIMKeyStore
+from roost.dkim.keys import DKIMKeyError, DKIMKeyStore
 from roost.privileges import PrivilegeError, drop_to
 from roost.queue.spool import QueueError, Spool
 from roost.store.errors import StoreError
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         ConfigError,
         CommandError,
         DevInitError,
+        DKIMKeyError,
         PrivilegeError,
         StoreError,
         QueueError,
@@ -144,6 +145,11 @@ def _add_dkim_commands(commands: argparse._SubParsersAction) -> None:
     keygen.add_argument("--algorithm", choices=("rsa2048", "ed25519"), default="rsa2048")
     keygen.add_argument("--selector")
     _action(dkim, "dns", cmd_dkim_dns, "print the TXT records to publish").add_argument("domain")
+    ensure = _action(
+        dkim, "ensure", cmd_dkim_ensure, "make each algorithm's key a domain lacks; JSON out"
+    )
+    ensure.add_argument("domains", nargs="+", metavar="domain")
+    ensure.add_argument("--check", action="store_true", help="only report what would be made")
 
 
 def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
@@ -380,7 +386,7 @@ def cmd_accounts_sync(args: argparse.Namespace) -> int:
     """Prints the changes as JSON, so scripts (and Ansible) know whether anything changed."""
     import json
 
-    from roost.accounts import AccountsError, parse_accounts, sync
+    from roost.accounts import AccountsError, listing, parse_accounts, planned_listing, sync
 
     try:
         document = json.load(sys.stdin)
@@ -389,8 +395,11 @@ def cmd_accounts_sync(args: argparse.Namespace) -> int:
         raise CommandError(
             f"accounts sync reads {{domains, users, aliases}} as JSON on stdin: {exc}"
         ) from None
-    changes = sync(open_store(load_config(args)), wanted, check=args.check)
-    print(json.dumps(changes.as_dict(), indent=2))
+    store = open_store(load_config(args))
+    before = listing(store)
+    changes = sync(store, wanted, check=args.check)
+    after = planned_listing(before, wanted, changes) if args.check else listing(store)
+    print(json.dumps({**changes.as_dict(), "before": before, "after": after}, indent=2))
     return 0
 
 
@@ -399,6 +408,20 @@ def cmd_dkim_keygen(args: argparse.Namespace) -> int:
     drop_to(config.run_as_user, config.run_as_group)
     key = DKIMKeyStore(config.dkim_dir).generate(args.domain, args.algorithm, args.selector)
     print(f"created {key.algorithm} key {key.selector} for {key.domain}")
+    return 0
+
+
+def cmd_dkim_ensure(args: argparse.Namespace) -> int:
+    """Prints {domain: {created, records}}; only public halves, for DNS automation."""
+    import json
+    from dataclasses import asdict
+
+    from roost.dkim.provision import ensure_keys
+
+    config = load_config(args)
+    drop_to(config.run_as_user, config.run_as_group)
+    found = ensure_keys(DKIMKeyStore(config.dkim_dir), args.domains, check=args.check)
+    print(json.dumps({domain: asdict(keys) for domain, keys in found.items()}, indent=2))
     return 0
 
 

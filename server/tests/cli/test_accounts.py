@@ -42,6 +42,15 @@ def test_first_sync_adds_everything_second_changes_nothing(store: SQLiteStore) -
     assert not sync(store, parse_accounts(WANTED)).changed
 
 
+def test_postmaster_and_abuse_aliases_fill_what_is_not_listed(store: SQLiteStore) -> None:
+    wanted = dict(WANTED, postmaster="me@example.test")
+    sync(store, parse_accounts(wanted))
+    aliases = store.list_aliases()
+    for address in ("postmaster@example.test", "abuse@example.test", "abuse@second.test"):
+        assert aliases[address] == ["me@example.test"]
+    assert "postmaster@second.test" in aliases  # listed explicitly, kept as listed
+
+
 def test_check_mode_reports_without_writing(store: SQLiteStore) -> None:
     planned = sync(store, parse_accounts(WANTED), check=True)
     assert planned.changed and planned.users_added == ["me@example.test"]

@@ -1,0 +1,93 @@
+"""Message files that survive a crash: nothing is acknowledged before it is on disk.
+
+A rename is atomic but only durable once the directory holding it is fsynced (POSIX leaves
+the directory entry in the page cache until then), so the sequence is: write a temporary file
+in the target directory, fsync it, rename it into place, fsync the directory. Files are named
+by a random token and sharded by its first two hex digits (256 directories), which keeps each
+directory small without needing to know the message's database id before it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp-"
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make entries created, renamed or removed in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_dir(directory: Path) -> None:
+    """Create a private directory, and make its own entry durable in its parent."""
+    if directory.is_dir():
+        return
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        return
+    fsync_dir(directory.parent)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write `data` at `path` so that, once this returns, a crash cannot lose or tear it."""
+    temp = path.with_name(TEMP_PREFIX + path.name)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def new_message_path(root: Path) -> Path:
+    """A fresh, unused location under `root`, its shard directory created if needed."""
+    name = secrets.token_hex(16)
+    shard = root / name[:2]
+    ensure_dir(shard)
+    return shard / name
+
+
+def remove_files(root: Path, relative: Iterable[str]) -> None:
+    """Delete files whose index rows are gone; a crash before this leaves orphans, swept later."""
+    for rel in relative:
+        (root / rel).unlink(missing_ok=True)
+
+
+def sweep_orphans(root: Path, referenced: set[str], older_than: float) -> list[str]:
+    """Delete files no index row names, if older than `older_than` seconds.
+
+    They are what a crash between writing a file and committing its row leaves behind. The
+    age limit spares files another process has written and is about to commit.
+    """
+    cutoff = time.time() - older_than
+    removed = []
+    for shard in root.iterdir():
+        if not shard.is_dir():
+            continue
+        for entry in shard.iterdir():
+            rel = f"{shard.name}/{entry.name}"
+            if rel in referenced or not entry.is_file():
+                continue
+            try:
+                stale = entry.stat().st_mtime <= cutoff
+            except FileNotFoundError:  # removed meanwhile by whoever owned it
+                continue
+            if stale:
+                entry.unlink(missing_ok=True)
+                removed.append(rel)
+    return sorted(removed)

@@ -1,0 +1,1 @@
+"""The durable outbound queue: spool, retry schedule, bounces and the runner that drains it."""

@@ -1,0 +1,1 @@
+"""SMTP endpoints: the MX on port 25 and submission on 587/465."""

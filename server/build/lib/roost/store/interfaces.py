@@ -1,0 +1,141 @@
+"""The store's contracts: what SMTP, IMAP and the CLI may ask of accounts and mailboxes.
+
+These Protocols are the seam between the protocol engines and storage (pymap's `interfaces`):
+SQLite implements them today, a PostgreSQL backend can implement them later so several Roost
+hosts share one directory and one set of mailboxes. Listeners see addresses, UIDs and bytes;
+file paths and SQL stay behind the seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Literal, Protocol
+
+INBOX = "INBOX"
+# RFC 6154 §2: the special-use attributes a new account's folders carry, keyed by folder name.
+DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
+    (INBOX, None),
+    ("Sent", "\\Sent"),
+    ("Drafts", "\\Drafts"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
+SPECIAL_USES = frozenset(
+    {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash"}
+)
+FlagMode = Literal["set", "add", "remove"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where mail for one envelope recipient goes; both empty means an unknown recipient."""
+
+    local: tuple[str, ...]
+    remote: tuple[str, ...]
+
+    @property
+    def unknown(self) -> bool:
+        return not self.local and not self.remote
+
+
+@dataclass(frozen=True)
+class MailboxInfo:
+    """A mailbox's IMAP STATUS items (RFC 9051 §6.3.11, RFC 7162 §3.1.2.1 HIGHESTMODSEQ)."""
+
+    name: str
+    special_use: str | None
+    messages: int
+    unseen: int
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """One message's per-mailbox state: what IMAP FETCH needs without reading the body."""
+
+    uid: int
+    modseq: int
+    flags: tuple[str, ...]
+    internaldate: datetime
+    size: int
+
+
+class Directory(Protocol):
+    """Hosted domains, users and aliases: who may receive and who may send as what."""
+
+    def add_domain(self, domain: str) -> None: ...
+    def remove_domain(self, domain: str) -> None: ...
+    def list_domains(self) -> list[str]: ...
+    def is_local_domain(self, domain: str) -> bool: ...
+    def add_user(self, address: str, password_hash: str) -> None: ...
+    def set_password(self, address: str, password_hash: str) -> None: ...
+    def remove_user(self, address: str) -> None: ...
+    def list_users(self) -> list[str]: ...
+    def password_hash(self, address: str) -> str | None: ...
+    def add_alias(self, alias: str, targets: Sequence[str]) -> None: ...
+    def remove_alias(self, alias: str) -> None: ...
+    def list_aliases(self) -> dict[str, list[str]]: ...
+    def resolve(self, address: str) -> Resolution: ...
+    def may_send_as(self, user: str, address: str) -> bool: ...
+
+
+class MailStore(Protocol):
+    """Mailboxes and messages, with the UID/MODSEQ bookkeeping IMAP requires."""
+
+    def deliver(
+        self,
+        users: Sequence[str],
+        message: bytes,
+        *,
+        special_use: str | None = None,
+        flags: Sequence[str] = (),
+        internaldate: datetime | None = None,
+    ) -> None: ...
+    def list_mailboxes(self, user: str) -> list[MailboxInfo]: ...
+    def mailbox_info(self, user: str, mailbox: str) -> MailboxInfo: ...
+    def create_mailbox(self, user: str, mailbox: str, special_use: str | None = None) -> None: ...
+    def delete_mailbox(self, user: str, mailbox: str) -> None: ...
+    def rename_mailbox(self, user: str, old: str, new: str) -> None: ...
+    def subscribe(self, user: str, mailbox: str) -> None: ...
+    def unsubscribe(self, user: str, mailbox: str) -> None: ...
+    def list_subscriptions(self, user: str) -> list[str]: ...
+    def append(
+        self,
+        user: str,
+        mailbox: str,
+        message: bytes,
+        flags: Sequence[str] = (),
+        internaldate: datetime | None = None,
+    ) -> int: ...
+    def messages(self, user: str, mailbox: str) -> list[MessageInfo]: ...
+    def fetch(self, user: str, mailbox: str, uid: int) -> bytes: ...
+    def store_flags(
+        self,
+        user: str,
+        mailbox: str,
+        uids: Sequence[int],
+        flags: Sequence[str],
+        mode: FlagMode = "set",
+        *,
+        unchanged_since: int | None = None,
+    ) -> list[MessageInfo]: ...
+    def copy(
+        self, user: str, mailbox: str, uids: Sequence[int], target: str
+    ) -> list[tuple[int, int]]: ...
+    def move(
+        self, user: str, mailbox: str, uids: Sequence[int], target: str
+    ) -> list[tuple[int, int]]: ...
+    def expunge(self, user: str, mailbox: str, uids: Sequence[int] | None = None) -> list[int]: ...
+    def expunged_since(self, user: str, mailbox: str, modseq: int) -> list[int]: ...
+    def export_mbox(self, user: str, mailbox: str, out: BinaryIO) -> int: ...
+
+
+class Store(Directory, MailStore, Protocol):
+    """A complete backend: what `roost serve` and the CLI open."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,90 @@
+"""The SQLite schema, migrated forward by `PRAGMA user_version`.
+
+Each migration is a tuple of statements; pending ones run in one transaction together with the
+version bump, so a crash mid-migration leaves the previous version intact. Append new migrations;
+never edit a released one.
+
+IMAP shapes the mailbox tables: UIDs are per mailbox and strictly ascending, and UIDNEXT only
+grows (RFC 9051 §2.3.1.1); each change to a message takes the mailbox's next MODSEQ (RFC 7162
+§3.1); `expunged` remembers UIDs removed after a MODSEQ for QRESYNC's VANISHED (RFC 7162 §3.2).
+Message bodies live in files named by `blobs`; several message rows may share one blob (one
+delivery to many users, IMAP COPY), and a blob goes away with its last row.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from roost.store.errors import SchemaTooNew
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "CREATE TABLE domains (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            address TEXT NOT NULL UNIQUE,
+            domain_id INTEGER NOT NULL REFERENCES domains(id),
+            password_hash TEXT NOT NULL)""",
+        """CREATE TABLE aliases (
+            id INTEGER PRIMARY KEY,
+            address TEXT NOT NULL UNIQUE,
+            domain_id INTEGER NOT NULL REFERENCES domains(id))""",
+        """CREATE TABLE alias_targets (
+            alias_id INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            target TEXT NOT NULL,
+            PRIMARY KEY (alias_id, position))""",
+        """CREATE TABLE mailboxes (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            special_use TEXT,
+            uidvalidity INTEGER NOT NULL,
+            uidnext INTEGER NOT NULL DEFAULT 1,
+            highestmodseq INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (user_id, name))""",
+        """CREATE TABLE subscriptions (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            PRIMARY KEY (user_id, name))""",
+        """CREATE TABLE blobs (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            size INTEGER NOT NULL)""",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+            uid INTEGER NOT NULL,
+            modseq INTEGER NOT NULL,
+            blob_id INTEGER NOT NULL REFERENCES blobs(id),
+            internaldate INTEGER NOT NULL,
+            tzoffset INTEGER NOT NULL,
+            flags TEXT NOT NULL DEFAULT '',
+            UNIQUE (mailbox_id, uid))""",
+        "CREATE INDEX messages_blob ON messages (blob_id)",
+        "CREATE INDEX messages_modseq ON messages (mailbox_id, modseq)",
+        """CREATE TABLE expunged (
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+            uid INTEGER NOT NULL,
+            modseq INTEGER NOT NULL,
+            PRIMARY KEY (mailbox_id, uid))""",
+    ),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database to the latest version; safe when several processes open it at once."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise SchemaTooNew(version, len(MIGRATIONS))
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -150,6 +150,10 @@ def plan(
         result.changes += [Change("delete", r) for r in deletes]
         result.before += held
         result.after += [r for r in held if r not in deletes] + creates
+    # Two sets may look at the same records (an SPF set and a DKIM set never do, an
+    # MX given twice would): each record once.
+    result.before = list(dict.fromkeys(result.before))
+    result.after = list(dict.fromkeys(result.after))
     return result
 
 

@@ -159,7 +159,7 @@ class TencentCloudProvider:
             req = models.DescribeRecordListRequest()
             req.Domain, req.Offset, req.Limit, req.ErrorOnEmpty = zone, offset, PAGE, "no"
             if name:
-                req.Subdomain = relative_name(zone, name)
+                req.SubDomain = relative_name(zone, name)
             if rtype:
                 req.RecordType = rtype.upper()
             page = self._call("DescribeRecordList", req, zone)

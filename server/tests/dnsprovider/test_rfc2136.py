@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,11 +17,9 @@ from roost.dnsprovider import (
 )
 from roost.dnsprovider.plan import sync
 from roost.dnsprovider.records import MailDomain, mail_records
+from tests.dnsprovider.conftest import ZONE, options
 from tests.knot import KnotServer
 
-ZONE = "example.org"
-SECRET = base64.b64encode(os.urandom(32)).decode()
-HAND_MADE = '@ TXT "google-site-verification=abc"\nwww A 192.0.2.80\n_dmarc TXT "unrelated"'
 SPEC = MailDomain(
     ZONE,
     "mail.example.org",
@@ -33,22 +29,10 @@ SPEC = MailDomain(
 )
 
 
-@pytest.fixture
-def knot() -> Iterator[KnotServer]:
-    with KnotServer({ZONE: HAND_MADE}, tsig=("roost-test", "hmac-sha256", SECRET)) as server:
-        yield server
-
-
-def options(knot: KnotServer, **extra: object) -> dict[str, object]:
-    base = {"server": knot.address, "port": knot.port, "tsig_name": "roost-test",
-            "tsig_secret": SECRET, "timeout": 3}  # fmt: skip
-    return base | extra
-
-
 def test_records_land_hand_made_ones_survive_and_a_second_sync_changes_nothing(
-    knot: KnotServer,
+    tsig_knot: KnotServer,
 ) -> None:
-    provider = open_provider("rfc2136", options(knot))
+    provider = open_provider("rfc2136", options(tsig_knot))
     first = sync(provider, ZONE, mail_records(SPEC))
     assert first.changes and not first.conflicts
     held = set(provider.records(ZONE))
@@ -65,15 +49,15 @@ def test_records_land_hand_made_ones_survive_and_a_second_sync_changes_nothing(
     assert set(provider.records(ZONE)) == held
 
 
-def test_check_mode_changes_nothing(knot: KnotServer) -> None:
-    provider = open_provider("rfc2136", options(knot))
+def test_check_mode_changes_nothing(tsig_knot: KnotServer) -> None:
+    provider = open_provider("rfc2136", options(tsig_knot))
     before = provider.records(ZONE)
     assert sync(provider, ZONE, mail_records(SPEC), check=True).changes
     assert provider.records(ZONE) == before
 
 
-def test_delete_removes_one_value_only(knot: KnotServer) -> None:
-    provider = open_provider("rfc2136", options(knot))
+def test_delete_removes_one_value_only(tsig_knot: KnotServer) -> None:
+    provider = open_provider("rfc2136", options(tsig_knot))
     provider.create(ZONE, Record.make(ZONE, "TXT", "v=spf1 -all"))
     provider.delete(ZONE, Record.make(ZONE, "TXT", "v=spf1 -all"))
     assert [r.value for r in provider.records(ZONE, ZONE, "TXT")] == [
@@ -81,33 +65,33 @@ def test_delete_removes_one_value_only(knot: KnotServer) -> None:
     ]
 
 
-def test_wrong_key_unknown_zone_and_dead_server_name_the_fix(knot: KnotServer) -> None:
+def test_wrong_key_unknown_zone_and_dead_server_name_the_fix(tsig_knot: KnotServer) -> None:
     wrong = base64.b64encode(b"w" * 32).decode()
     with pytest.raises(CredentialsError, match="roost_dns_credentials"):
-        open_provider("rfc2136", options(knot, tsig_secret=wrong)).records(ZONE)
+        open_provider("rfc2136", options(tsig_knot, tsig_secret=wrong)).records(ZONE)
     with pytest.raises(CredentialsError, match="roost_dns_credentials"):
-        open_provider("rfc2136", options(knot, tsig_name="nobody")).create(
+        open_provider("rfc2136", options(tsig_knot, tsig_name="nobody")).create(
             ZONE, Record.make("x.example.org", "A", "192.0.2.1")
         )
-    provider = open_provider("rfc2136", options(knot))
+    provider = open_provider("rfc2136", options(tsig_knot))
     with pytest.raises(ZoneNotHostedError, match="roost_domains"):
         provider.records("not-here.org")
     with pytest.raises(ZoneNotHostedError, match="roost_domains"):
         provider.create("not-here.org", Record.make("x.not-here.org", "A", "192.0.2.1"))
     with pytest.raises(CredentialsError, match="base64"):
-        open_provider("rfc2136", options(knot, tsig_secret="not base64!"))
-    dead = open_provider("rfc2136", options(knot, port=1, timeout=1))
+        open_provider("rfc2136", options(tsig_knot, tsig_secret="not base64!"))
+    dead = open_provider("rfc2136", options(tsig_knot, port=1, timeout=1))
     with pytest.raises(UnreachableError, match=r"roost_dns_credentials\.server and port"):
         dead.records(ZONE)
 
 
-def test_wait_for_propagation_polls_the_authoritative_server(knot: KnotServer) -> None:
-    provider = open_provider("rfc2136", options(knot))
-    ask = {"nameservers": [knot.address], "port": knot.port}
-    with pytest.raises(PropagationError, match=rf"{knot.address}: serves nothing"):
+def test_wait_for_propagation_polls_the_authoritative_server(tsig_knot: KnotServer) -> None:
+    provider = open_provider("rfc2136", options(tsig_knot))
+    ask = {"nameservers": [tsig_knot.address], "port": tsig_knot.port}
+    with pytest.raises(PropagationError, match=rf"{tsig_knot.address}: serves nothing"):
         wait_for_propagation(ZONE, "_acme-challenge.example.org", "TXT", ["token"],
                              timeout=0.5, interval=0.1, **ask)  # fmt: skip
     provider.create(ZONE, Record.make("_acme-challenge.example.org", "TXT", "token"))
     polled = wait_for_propagation(ZONE, "_acme-challenge.example.org", "TXT", ["token"],
                                   timeout=10, **ask)  # fmt: skip
-    assert polled == [knot.address]
+    assert polled == [tsig_knot.address]

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mailbox_commands(commands)
     _add_dkim_commands(commands)
     _add_queue_commands(commands)
+    _add_cert_commands(commands)
     return parser
 
 
@@ -155,6 +156,13 @@ def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
     _action(queue, "bounce", cmd_queue_bounce, "give up on a message and bounce it").add_argument(
         "id"
     )
+
+
+def _add_cert_commands(commands: argparse._SubParsersAction) -> None:
+    """`roost cert renew|status` live with the ACME code (they need no server config)."""
+    from roost.acme.commands import add_commands
+
+    add_commands(commands)
 
 
 def load_config(args: argparse.Namespace) -> Config:

@@ -101,9 +101,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"CA directory: {config.directory}")
     if current.usable:
         print(f"installed:    {', '.join(sorted(current.names))}")
-        print(
-            f"valid:        {current.not_before:%Y-%m-%d %H:%M} to {current.not_after:%Y-%m-%d %H:%M} UTC"
-        )
+        start, end = current.not_before, current.not_after
+        print(f"valid:        {start:%Y-%m-%d %H:%M} UTC to {end:%Y-%m-%d %H:%M} UTC")
     print(f"next:         {decision.action.value}: {decision.reason}")
     if not current.usable or current.names != set(config.names):
         return EXIT_UNUSABLE

@@ -159,3 +159,12 @@ def describe(problem: messages.Error) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc) or exc.__class__.__name__
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def offers_ari(acme: client.ClientV2) -> bool:
+    """Whether the directory names a renewalInfo resource (RFC 9773 §3)."""
+    try:
+        acme.directory["renewalInfo"]
+    except KeyError:
+        return False
+    return True

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from roost.acme import certfiles, state
-from roost.acme.account import ca_errors, load_or_create_key, open_client, register
+from roost.acme.account import ca_errors, load_or_create_key, offers_ari, open_client, register
 from roost.acme.certfiles import CurrentCert
 from roost.acme.dns01 import Wait, validate_and_finalize
 from roost.acme.due import Action, Decision, decide
@@ -78,16 +78,20 @@ def run(
         saved = state.load(settings.state_file)
         digest = state.settings_digest(settings)
         decision = decide(settings.names, current, saved, digest, now, force=force)
+        warnings: list[str] = []
         if decision.action is Action.ASK_CA:
-            saved = dataclasses.replace(saved, ari=_ask_ca(settings, current, now))
-            state.save(settings.state_file, saved)
+            try:
+                saved = dataclasses.replace(saved, ari=_ask_ca(settings, current, now))
+                state.save(settings.state_file, saved)
+            except CertificateError as exc:
+                warnings.append(f"renewal information not fetched, deciding without it: {exc}")
             decision = decide(settings.names, current, saved, digest, now, may_ask=False)
         if decision.action is Action.BACKOFF:
             if not current.usable or current.names != set(settings.names):
                 raise BackingOffError(decision.reason, fix="fix the cause, or run with --force")
-            return _result(settings, current, decision, warnings=[decision.reason])
+            return _result(settings, current, decision, warnings=[*warnings, decision.reason])
         if not decision.due:
-            return _result(settings, current, decision)
+            return _result(settings, current, decision, warnings=warnings)
         try:
             chain_pem, ari_supported, leftovers = _issue(settings, gid, provider, wait)
         except CertificateError as exc:
@@ -96,7 +100,7 @@ def run(
         ari = RenewalInfo(state.cert_digest(chain_pem), ari_supported, None, now + ARI_RECHECK)
         state.save(settings.state_file, State(failure=None, ari=ari))
     installed = certfiles.read_current(settings.fullchain, settings.privkey)
-    result = _result(settings, current, decision, changed=True, warnings=leftovers)
+    result = _result(settings, current, decision, changed=True, warnings=warnings + leftovers)
     result.not_after = installed.not_after
     return result
 
@@ -132,7 +136,7 @@ def _issue(
     chain_pem = outcome.order.fullchain_pem.encode()
     certfiles.install(settings.fullchain, settings.privkey, chain_pem, key_pem, gid)
     warnings = [f"challenge record left in DNS, remove it by hand: {r}" for r in outcome.leftovers]
-    return chain_pem, "renewalInfo" in acme.directory, warnings
+    return chain_pem, offers_ari(acme), warnings
 
 
 def _ask_ca(settings: Settings, current: CurrentCert, now: dt.datetime) -> RenewalInfo:
@@ -144,7 +148,7 @@ def _ask_ca(settings: Settings, current: CurrentCert, now: dt.datetime) -> Renew
             renew_at, next_check = acme.renewal_time(current.pem)
     except errors.ARIError as exc:
         return RenewalInfo(digest, True, None, _utc(exc.retry_after))
-    supported = "renewalInfo" in acme.directory
+    supported = offers_ari(acme)
     return RenewalInfo(digest, supported, _utc(renew_at) if renew_at else None, _utc(next_check))
 
 

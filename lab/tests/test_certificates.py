@@ -17,11 +17,11 @@ import dns.query
 import dns.rdatatype
 import pytest
 from cryptography import x509
-
-from conftest import LAB_DIR, Lab
 from roost.acme import renew, settings
 from roost.acme.errors import BackingOffError, ValidationFailedError
 from roost.dnsprovider import Record, open_provider, wait_for_propagation
+
+from conftest import LAB_DIR, Lab
 
 ROOST = LAB_DIR.parent / ".venv" / "bin" / "roost"
 HOST = "mail.example.test"
@@ -48,9 +48,7 @@ def credentials(lab: Lab, provider: str, **changes: Any) -> dict[str, Any]:
     return {**creds, **changes}
 
 
-def write_settings(
-    lab: Lab, tmp: Path, provider: str, hostname: str = HOST, **changes: Any
-) -> Path:
+def write_settings(lab: Lab, tmp: Path, provider: str, hostname: str = HOST, **changes: Any) -> Path:
     data = {
         "directory": lab.facts["acme"]["directory"],
         "email": "postmaster@example.test",
@@ -164,9 +162,7 @@ def wait_for_wrong(zone: str, name: str, rtype: str, values: list[str], **kwargs
 
 
 @pytest.mark.parametrize("provider", ["rfc2136", "tencentcloud"])
-def test_failed_validation_removes_the_records_and_backs_off(
-    lab: Lab, tmp_path: Path, provider: str
-) -> None:
+def test_failed_validation_removes_the_records_and_backs_off(lab: Lab, tmp_path: Path, provider: str) -> None:
     host = f"h{uuid.uuid4().hex[:10]}.example.test"  # never validated: no authorization reuse
     config = settings.load(write_settings(lab, tmp_path, provider, hostname=host))
     wrong = WrongValues(open_provider(provider, config.dns_credentials))

@@ -43,9 +43,7 @@ def make_pair(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=True
-        )
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(

@@ -23,7 +23,9 @@ def cert(names: list[str] = NAMES) -> CurrentCert:
 
 def known(renew_at: dt.datetime | None = None, supported: bool = False) -> State:
     """State with a fresh ARI answer about the certificate (re-asked only after a year)."""
-    return State(ari=RenewalInfo(cert_digest(PEM), supported, renew_at, ISSUED + dt.timedelta(days=365)))
+    return State(
+        ari=RenewalInfo(cert_digest(PEM), supported, renew_at, ISSUED + dt.timedelta(days=365))
+    )
 
 
 def at(days: float) -> dt.datetime:

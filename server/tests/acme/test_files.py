@@ -32,7 +32,9 @@ def test_read_current_reports_what_is_wrong(tmp_path: Path) -> None:
     assert "does not exist" in (certfiles.read_current(fullchain, privkey).problem or "")
     privkey.write_bytes(key)
     fullchain.write_bytes(b"garbage")
-    assert "no readable PEM certificate" in (certfiles.read_current(fullchain, privkey).problem or "")
+    assert "no readable PEM certificate" in (
+        certfiles.read_current(fullchain, privkey).problem or ""
+    )
     fullchain.write_bytes(chain)
     privkey.write_bytes(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     assert "no readable" in (certfiles.read_current(fullchain, privkey).problem or "")

@@ -157,6 +157,14 @@ def describe(problem: messages.Error) -> str:
 
 
 def _short(exc: BaseException) -> str:
+    """The innermost cause of a requests error (urllib3 nests it two or three deep)."""
+    while True:
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException) and exc.args:
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException) or inner is exc:
+            break
+        exc = inner
     text = str(exc) or exc.__class__.__name__
     return text if len(text) <= 200 else text[:200] + "..."
 

@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_queue_commands(commands)
     _add_accounts_commands(commands)
     add_dns_commands(commands, dkim_for_dns)
+    _add_cert_commands(commands)
     return parser
 
 
@@ -177,6 +178,13 @@ def _add_accounts_commands(commands: argparse._SubParsersAction) -> None:
         "add or correct what a JSON document on stdin lists; never removes anything",
     )
     sync.add_argument("--check", action="store_true", help="only report what would change")
+
+
+def _add_cert_commands(commands: argparse._SubParsersAction) -> None:
+    """`roost cert renew|status` live with the ACME code (they need no server config)."""
+    from roost.acme.commands import add_commands
+
+    add_commands(commands)
 
 
 def load_config(args: argparse.Namespace) -> Config:

@@ -1,0 +1,76 @@
+"""The certificates role on the lab VPS: check mode on a fresh VPS says what it would do;
+a run issues from Pebble through the DNSPod stand-in, writes the settings and installs the
+timer; a second run changes nothing and does not contact the CA; the timer's service runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from test_certificates import pebble_requests
+
+from conftest import LAB_DIR, Lab
+
+REPO = LAB_DIR.parent
+PLAYBOOK = LAB_DIR / "tests" / "playbooks" / "certificates.yml"
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+
+def play(*args: str, install: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "ANSIBLE_LIBRARY": str(REPO / "library"),
+        "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ROOST_TEST_INSTALL": "1" if install else "0",
+    }
+    command = [PLAYBOOK_BIN, "-i", str(REPO / "inventories" / "lab"), str(PLAYBOOK), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, check=False)
+
+
+def recap(output: str) -> dict[str, int]:
+    found = re.search(r"^vps\s*:\s*(.*)$", output, re.MULTILINE)
+    assert found, output
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", found.group(1))}
+
+
+def test_role_check_mode_on_a_fresh_vps(lab: Lab) -> None:
+    assert lab.ssh("test -e /opt/roost/bin/python", check=False).returncode != 0
+    done = play("--check", "--diff")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "would issue one certificate from https://acme.lab.test/dir" in done.stdout
+    assert "autodiscover.second.test" in done.stdout
+    assert "gone.test" not in done.stdout
+    assert lab.ssh("test -e /etc/roost/acme.json", check=False).returncode != 0
+
+
+def test_role_issues_then_changes_nothing(lab: Lab) -> None:
+    first = play(install=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert recap(first.stdout)["failed"] == 0
+    assert "handler Restart roost notified" in first.stdout
+    assert "handler Reload nginx notified" in first.stdout
+    stat = lab.ssh(
+        "stat -c '%a %U %G' /etc/roost/tls/privkey.pem /etc/roost/acme.json /etc/roost/acme/account.key"
+    ).stdout.split("\n")
+    assert stat[:3] == ["640 root roost", "600 root root", "600 root root"]
+    names = lab.ssh("openssl x509 -in /etc/roost/tls/fullchain.pem -noout -ext subjectAltName").stdout
+    assert "mta-sts.second.test" in names and "mail.example.test" in names
+    assert lab.ssh("systemctl is-enabled roost-cert-renew.timer").stdout.strip() == "enabled"
+
+    before = pebble_requests(lab)
+    second = play()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert recap(second.stdout)["changed"] == 0, second.stdout
+    assert pebble_requests(lab) == before
+
+    checked = play("--check", "--diff")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert recap(checked.stdout)["changed"] == 0, checked.stdout
+
+    lab.ssh("systemctl start roost-cert-renew.service", timeout=300)
+    journal = lab.ssh("journalctl -u roost-cert-renew.service --no-pager -o cat").stdout
+    assert "certificate not due" in journal
+    assert pebble_requests(lab) == before

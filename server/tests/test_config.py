@@ -209,9 +209,7 @@ def test_errors_in_the_outbound_file_name_that_file_and_line(tmp_path: Path) -> 
         ("[outbound\n", "not valid TOML"),
     ],
 )
-def test_outbound_file_holds_nothing_else(
-    tmp_path: Path, included_text: str, message: str
-) -> None:
+def test_outbound_file_holds_nothing_else(tmp_path: Path, included_text: str, message: str) -> None:
     included = tmp_path / "outbound.toml"
     included.write_text(included_text)
     with pytest.raises(ConfigError, match=message):

@@ -19,6 +19,8 @@ from roost.config import Config, ConfigError
 from roost.control import wake_server
 from roost.devinit import DevInitError, init_dev
 from roost.dkim.keys import DKIMKeyError, DKIMKeyStore
+from roost.dnsprovider import DNSProviderError
+from roost.dnsprovider.cli import add_commands as add_dns_commands
 from roost.privileges import PrivilegeError, drop_to
 from roost.queue.spool import QueueError, Spool
 from roost.store.errors import StoreError
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         PrivilegeError,
         StoreError,
         QueueError,
+        DNSProviderError,
         OSError,
     ) as exc:
         print(f"roost: {exc}", file=sys.stderr)
@@ -82,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dkim_commands(commands)
     _add_queue_commands(commands)
     _add_accounts_commands(commands)
+    add_dns_commands(commands, dkim_for_dns)
+    _add_cert_commands(commands)
     return parser
 
 
@@ -173,6 +178,13 @@ def _add_accounts_commands(commands: argparse._SubParsersAction) -> None:
         "add or correct what a JSON document on stdin lists; never removes anything",
     )
     sync.add_argument("--check", action="store_true", help="only report what would change")
+
+
+def _add_cert_commands(commands: argparse._SubParsersAction) -> None:
+    """`roost cert renew|status` live with the ACME code (they need no server config)."""
+    from roost.acme.commands import add_commands
+
+    add_commands(commands)
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -423,6 +435,20 @@ def cmd_dkim_ensure(args: argparse.Namespace) -> int:
     found = ensure_keys(DKIMKeyStore(config.dkim_dir), args.domains, check=args.check)
     print(json.dumps({domain: asdict(keys) for domain, keys in found.items()}, indent=2))
     return 0
+
+
+def dkim_for_dns(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(selector, TXT value) of the domain's stored keys, when a config file is readable.
+
+    Also records the config's hostname as the default mail host of `roost dns`.
+    """
+    try:
+        config = load_config(args)
+    except ConfigError:
+        return []
+    args.config_hostname = config.hostname
+    keys = DKIMKeyStore(config.dkim_dir).keys(args.domain)
+    return [(k.selector, k.dns_value()) for k in keys]
 
 
 def cmd_dkim_dns(args: argparse.Namespace) -> int:

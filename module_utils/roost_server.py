@@ -16,16 +16,18 @@ COMMON_OPTIONS = {
 }
 
 
-def run_roost(module, args, would, data=None):
+def run_roost(module, args, would, data=None, planned=None):
     """Runs `roost -c CONFIG ARGS...` and returns its JSON output (check mode adds --check).
 
-    Without the command: in check mode the module ends reporting ``would``; else it fails
-    naming the role that installs it.
+    Without the command: in check mode the module ends reporting ``would`` (and the
+    ``planned`` result fields); else it fails naming the role that installs it.
     """
     command = module.params["roost"]
     if not os.access(command, os.X_OK):
         if module.check_mode:
-            module.exit_json(changed=True, msg=f"Roost is not installed yet; would {would}")
+            module.exit_json(
+                changed=True, msg=f"Roost is not installed yet; would {would}", **(planned or {})
+            )
         module.fail_json(msg=f"{command} not found: run the roost role first (it installs Roost)")
     argv = [command, "-c", module.params["config"], *args]
     if module.check_mode:

@@ -52,8 +52,8 @@ deps: $(STAMPS)/debs $(STAMPS)/npm
 venv: $(STAMPS)/venv
 
 lint: venv lab-lint ansible-lint
-	$(VENV)/bin/ruff check server bench
-	$(VENV)/bin/ruff format --check server bench
+	$(VENV)/bin/ruff check server bench library module_utils
+	$(VENV)/bin/ruff format --check server bench library module_utils
 
 # The toolkit: production profile (.ansible-lint).
 ansible-lint: venv lab-venv

@@ -183,9 +183,7 @@ ARGUMENT_SPEC = {
 def _settings_mapping(params):
     """The module's arguments in the shape of /etc/roost/acme.json (one parser for both)."""
     mapping = {
-        k: v
-        for k, v in params.items()
-        if k not in ("dns_provider", "dns_credentials", "force")
+        k: v for k, v in params.items() if k not in ("dns_provider", "dns_credentials", "force")
     }
     mapping["dns"] = {
         "provider": params["dns_provider"],
@@ -199,18 +197,12 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if ROOST_IMPORT_ERROR:
         module.fail_json(
-            msg=missing_required_lib(
-                "roost", reason="run it with the Roost venv's interpreter"
-            ),
+            msg=missing_required_lib("roost", reason="run it with the Roost venv's interpreter"),
             exception=ROOST_IMPORT_ERROR,
         )
     try:
-        config = settings.parse(
-            _settings_mapping(module.params), source="roost_certificate"
-        )
-        result = renew.run(
-            config, force=module.params["force"], check=module.check_mode
-        )
+        config = settings.parse(_settings_mapping(module.params), source="roost_certificate")
+        result = renew.run(config, force=module.params["force"], check=module.check_mode)
     except CertificateError as exc:
         module.fail_json(msg=str(exc))
     for warning in result.warnings:
@@ -224,9 +216,7 @@ def main():
         after += f"valid until {expiry}\n"
     elif result.changed:
         after += (
-            "valid until (a new certificate)\n"
-            if module.check_mode
-            else f"valid until {expiry}\n"
+            "valid until (a new certificate)\n" if module.check_mode else f"valid until {expiry}\n"
         )
     module.exit_json(
         changed=result.changed,

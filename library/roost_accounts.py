@@ -28,10 +28,15 @@ options:
     elements: str
     default: []
   users:
-    description: Accounts, each C({address, password}).
+    description: Account addresses.
     type: list
-    elements: dict
+    elements: str
     default: []
+  passwords:
+    description: Each account's password, by address (kept out of every output; a separate
+      option so the addresses themselves stay readable).
+    type: dict
+    default: {}
   aliases:
     description: Aliases, each C({address, to}) with C(to) a list of addresses.
     type: list
@@ -53,9 +58,9 @@ EXAMPLES = r"""
 - name: Create the domains, users and aliases
   roost_accounts:
     domains: [example.org]
-    users:
-      - address: me@example.org
-        password: "{{ vault_me_password }}"
+    users: [me@example.org]
+    passwords:
+      me@example.org: "{{ vault_me_password }}"
     postmaster: me@example.org
   no_log: true
 """
@@ -79,13 +84,19 @@ def main():
         argument_spec={
             **COMMON_OPTIONS,
             "domains": {"type": "list", "elements": "str", "default": []},
-            "users": {"type": "list", "elements": "dict", "default": [], "no_log": True},
+            "users": {"type": "list", "elements": "str", "default": []},
+            "passwords": {"type": "dict", "default": {}, "no_log": True},
             "aliases": {"type": "list", "elements": "dict", "default": []},
             "postmaster": {"type": "str"},
         },
         supports_check_mode=True,
     )
-    document = {k: module.params[k] for k in ("domains", "users", "aliases", "postmaster")}
+    passwords = module.params["passwords"]
+    missing = [u for u in module.params["users"] if not passwords.get(u)]
+    if missing:
+        module.fail_json(msg=f"roost_accounts: no password for {', '.join(missing)} in passwords")
+    document = {k: module.params[k] for k in ("domains", "aliases", "postmaster")}
+    document["users"] = [{"address": u, "password": passwords[u]} for u in module.params["users"]]
     result = run_roost(
         module,
         ["accounts", "sync"],

@@ -1,3 +1,0 @@
-"""Roost: a person's own mail server."""
-
-__version__ = "0.1.0"

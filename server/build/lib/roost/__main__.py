@@ -1,5 +1,0 @@
-import sys
-
-from roost.cli import main
-
-sys.exit(main())

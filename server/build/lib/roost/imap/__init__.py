@@ -1,1 +1,0 @@
-"""IMAP4rev1/rev2 access to the mailbox store."""

@@ -1,1 +1,0 @@
-"""The durable outbound queue: spool, retry schedule, bounces and the runner that drains it."""

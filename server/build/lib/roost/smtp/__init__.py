@@ -1,1 +1,0 @@
-"""SMTP endpoints: the MX on port 25 and submission on 587/465."""

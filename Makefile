@@ -54,6 +54,7 @@ venv: $(STAMPS)/venv
 lint: venv lab-lint ansible-lint
 	$(VENV)/bin/ruff check server bench library module_utils
 	$(VENV)/bin/ruff format --check server bench library module_utils
+	shellcheck -x scripts/demo scripts/apt-install bench/provision/run
 
 # The toolkit: production profile (.ansible-lint).
 ansible-lint: venv lab-venv

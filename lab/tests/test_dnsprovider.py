@@ -7,6 +7,7 @@ afterwards, so other lab tests see it unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -180,3 +181,90 @@ def test_module_fails_with_the_providers_message(lab: Lab) -> None:
     result = run_module(lab, args, "--check")
     assert result.returncode != 0
     assert "InvalidParameterValue.DomainNotExists" in result.stdout and "roost_domains" in result.stdout
+
+
+class Indexing:
+    """DNSPod's real lag: a new record is listed only after a few list calls (~30 s live)."""
+
+    def __init__(self, client: Any, hidden_for: int) -> None:
+        self.client, self.hidden_for = client, hidden_for
+
+    def __getattr__(self, action: str) -> Any:
+        return getattr(self.client, action)
+
+    def DescribeRecordList(self, req: Any) -> Any:  # noqa: N802 (the SDK's name)
+        answer = self.client.DescribeRecordList(req)
+        if self.hidden_for > 0:
+            self.hidden_for -= 1
+            answer.RecordList = [r for r in answer.RecordList if not r.Name.startswith("lag")]
+        return answer
+
+
+@pytest.mark.usefixtures("zone")
+def test_create_waits_out_indexing_and_takes_an_existing_record_as_done(lab: Lab) -> None:
+    plain = open_provider("tencentcloud", dnspod_options(lab))
+    waits: list[float] = []
+    lagging = dataclasses.replace(plain, client=Indexing(plain.client, 2), sleep=waits.append)
+    record = Record.make(f"lag.{ZONE}", "TXT", "indexed later")
+    lagging.create(ZONE, record)
+    assert len(waits) == 2 and record in plain.records(ZONE, record.name)
+    seen = len(log_lines(lab))
+    plain.create(ZONE, record)  # InvalidParameter.DomainRecordExist: already there, fine
+    assert [c["error"] for c in log_lines(lab)[seen:] if c["action"] == "CreateRecord"] == [
+        "InvalidParameter.DomainRecordExist"
+    ]
+    assert [r.value for r in plain.records(ZONE, record.name)] == ["indexed later"]
+
+
+ROLE_PLAY = """
+- name: The dns role alone, on the controller
+  hosts: localhost
+  gather_facts: false
+  roles: [dns]
+  post_tasks:
+    - name: Hand the facts to the test
+      ansible.builtin.copy:
+        content: "{{ {'sets': dns_record_sets, 'ptr': dns_ptr, 'conflicts': dns_conflicts} | to_json }}"
+        dest: "{{ facts_file }}"
+        mode: "0600"
+"""
+
+
+@pytest.mark.usefixtures("zone")
+def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None:
+    play = tmp_path / "play.yml"
+    play.write_text(ROLE_PLAY)
+    extra = {
+        "roost_dns_provider": "tencentcloud",
+        "roost_dns_credentials": dnspod_options(lab),
+        "roost_domains": [{"name": ZONE}, {"name": "example.test", "state": "absent"}],
+        "roost_hostname": "mail.example.test",
+        "roost_ipv4": lab.addr("vps"),
+        "roost_dkim_records": {ZONE: [{"selector": "r1", "value": "v=DKIM1; k=rsa; p=" + "R" * 392}]},
+        "roost_relay": {"host": "relay.lab.test"},
+        "facts_file": str(tmp_path / "facts.json"),
+    }
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
+           "ANSIBLE_LIBRARY": str(LAB_DIR.parent / "library"),
+           "ANSIBLE_ROLES_PATH": str(LAB_DIR.parent / "roles")}  # fmt: skip
+    command = [Path(sys.executable).parent / "ansible-playbook", play, "-e", json.dumps(extra)]
+
+    def run(*flags: str) -> str:
+        result = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    checked = run("--check", "--diff")
+    assert f"+_dmarc.{ZONE}. 600 IN TXT" in checked and served(lab, ZONE, "MX") == []
+    assert "changed=0" not in run()
+    seen = len(log_lines(lab))
+    assert "changed=0" in run()
+    assert not [c for c in log_lines(lab)[seen:] if c["action"] in CHANGING]
+    assert "example.test" not in {c["params"].get("Domain") for c in log_lines(lab)[seen:]}
+
+    facts = json.loads((tmp_path / "facts.json").read_text())
+    assert {"name": ZONE, "type": "MX", "value": "10 mail.example.test.", "ttl": 600} in facts["sets"][ZONE]
+    [ptr] = facts["ptr"]
+    # The lab's PTR of the VPS is vps.lab.test: the play says what to ask for.
+    assert not ptr["ok"] and ptr["names"] == ["vps.lab.test"]
+    assert f"set the reverse DNS (PTR record) of {lab.addr('vps')} to mail.example.test" in ptr["message"]

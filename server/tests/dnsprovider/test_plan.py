@@ -207,3 +207,8 @@ def _applied(existing: list[Record], result) -> list[Record]:  # type: ignore[no
     return [r for r in existing if r not in deleted] + [
         c.record for c in result.changes if c.action == "create"
     ]
+
+
+def test_mta_sts_id_is_checked() -> None:
+    with pytest.raises(Exception, match=r"RFC 8461 §3\.1"):
+        mta_sts_record(ZONE, "not valid!")

@@ -22,6 +22,7 @@ import pytest
 from roost.dnsprovider import (
     CredentialsError,
     Record,
+    RefusedError,
     ThrottledError,
     ZoneNotHostedError,
     open_provider,
@@ -268,3 +269,13 @@ def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None
     # The lab's PTR of the VPS is vps.lab.test: the play says what to ask for.
     assert not ptr["ok"] and ptr["names"] == ["vps.lab.test"]
     assert f"set the reverse DNS (PTR record) of {lab.addr('vps')} to mail.example.test" in ptr["message"]
+
+
+@pytest.mark.usefixtures("zone")
+def test_a_cname_in_the_way_is_reported_not_waited_on_silently(lab: Lab) -> None:
+    direct = open_provider("rfc2136", rfc2136_options(lab))
+    direct.create(ZONE, Record.make(f"autoconfig.{ZONE}", "CNAME", "elsewhere.example."))
+    provider = open_provider("tencentcloud", dnspod_options(lab, index_timeout=2))
+    with pytest.raises(RefusedError) as err:
+        provider.create(ZONE, Record.make(f"autoconfig.{ZONE}", "A", lab.addr("vps")))
+    assert "InvalidParameter.DomainRecordExist" in str(err.value) and "CNAME" in str(err.value)

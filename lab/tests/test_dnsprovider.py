@@ -7,6 +7,7 @@ afterwards, so other lab tests see it unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,9 +19,11 @@ from typing import Any
 import dns.message
 import dns.query
 import pytest
+import yaml
 from roost.dnsprovider import (
     CredentialsError,
     Record,
+    RefusedError,
     ThrottledError,
     ZoneNotHostedError,
     open_provider,
@@ -180,3 +183,142 @@ def test_module_fails_with_the_providers_message(lab: Lab) -> None:
     result = run_module(lab, args, "--check")
     assert result.returncode != 0
     assert "InvalidParameterValue.DomainNotExists" in result.stdout and "roost_domains" in result.stdout
+
+
+class Indexing:
+    """DNSPod's real lag: a new record is listed only after a few list calls (~30 s live)."""
+
+    def __init__(self, client: Any, hidden_for: int) -> None:
+        self.client, self.hidden_for = client, hidden_for
+
+    def __getattr__(self, action: str) -> Any:
+        return getattr(self.client, action)
+
+    def DescribeRecordList(self, req: Any) -> Any:  # noqa: N802 (the SDK's name)
+        answer = self.client.DescribeRecordList(req)
+        if self.hidden_for > 0:
+            self.hidden_for -= 1
+            answer.RecordList = [r for r in answer.RecordList if not r.Name.startswith("lag")]
+        return answer
+
+
+@pytest.mark.usefixtures("zone")
+def test_create_waits_out_indexing_and_takes_an_existing_record_as_done(lab: Lab) -> None:
+    plain = open_provider("tencentcloud", dnspod_options(lab))
+    waits: list[float] = []
+    lagging = dataclasses.replace(plain, client=Indexing(plain.client, 2), sleep=waits.append)
+    record = Record.make(f"lag.{ZONE}", "TXT", "indexed later")
+    lagging.create(ZONE, record)
+    assert len(waits) == 2 and record in plain.records(ZONE, record.name)
+    seen = len(log_lines(lab))
+    plain.create(ZONE, record)  # InvalidParameter.DomainRecordExist: already there, fine
+    assert [c["error"] for c in log_lines(lab)[seen:] if c["action"] == "CreateRecord"] == [
+        "InvalidParameter.DomainRecordExist"
+    ]
+    assert [r.value for r in plain.records(ZONE, record.name)] == ["indexed later"]
+
+
+ROLE_PLAY = """
+- name: The dns role alone, on the controller
+  hosts: localhost
+  gather_facts: false
+  roles: [dns]
+  post_tasks:
+    - name: Hand the facts to the test
+      ansible.builtin.copy:
+        content: "{{ {'sets': dns_record_sets, 'ptr': dns_ptr, 'conflicts': dns_conflicts} | to_json }}"
+        dest: "{{ facts_file }}"
+        mode: "0600"
+"""
+
+
+STS_PLAY = """
+- name: The dns role's tasks for the mta_sts role
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Publish the MTA-STS id
+      ansible.builtin.include_role:
+        name: dns
+        tasks_from: mta_sts_record
+"""
+
+
+@pytest.mark.usefixtures("zone")
+def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None:
+    play = tmp_path / "play.yml"
+    play.write_text(ROLE_PLAY)
+    extra = {
+        "roost_dns_provider": "tencentcloud",
+        "roost_dns_credentials": dnspod_options(lab),
+        "roost_domains": [{"name": ZONE}, {"name": "example.test", "state": "absent"}],
+        "roost_hostname": "mail.example.test",
+        "roost_ipv4": lab.addr("vps"),
+        "roost_dkim_records": {ZONE: [{"selector": "r1", "value": "v=DKIM1; k=rsa; p=" + "R" * 392}]},
+        "roost_relay": {"host": "relay.lab.test"},
+        "facts_file": str(tmp_path / "facts.json"),
+        "dns_wait": True,
+    }
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
+           "ANSIBLE_LIBRARY": str(LAB_DIR.parent / "library"),
+           "ANSIBLE_ROLES_PATH": str(LAB_DIR.parent / "roles")}  # fmt: skip
+    command = [Path(sys.executable).parent / "ansible-playbook", play, "-e", json.dumps(extra)]
+
+    def run(*flags: str) -> str:
+        result = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    checked = run("--check", "--diff")
+    assert f"+_dmarc.{ZONE}. 600 IN TXT" in checked and served(lab, ZONE, "MX") == []
+    assert "changed=0" not in run()
+    seen = len(log_lines(lab))
+    assert "changed=0" in run()
+    assert not [c for c in log_lines(lab)[seen:] if c["action"] in CHANGING]
+    assert "example.test" not in {c["params"].get("Domain") for c in log_lines(lab)[seen:]}
+
+    facts = json.loads((tmp_path / "facts.json").read_text())
+    assert {"name": ZONE, "type": "MX", "value": "10 mail.example.test.", "ttl": 600} in facts["sets"][ZONE]
+    [ptr] = facts["ptr"]
+    # The lab's PTR of the VPS is vps.lab.test: the play says what to ask for.
+    assert not ptr["ok"] and ptr["names"] == ["vps.lab.test"]
+    assert f"set the reverse DNS (PTR record) of {lab.addr('vps')} to mail.example.test" in ptr["message"]
+
+    # What the mta_sts role calls once a policy is served: the id is replaced, other TXT stay.
+    direct = open_provider("rfc2136", rfc2136_options(lab))
+    direct.create(ZONE, Record.make(f"_mta-sts.{ZONE}", "TXT", "unrelated note"))
+    sts_play = tmp_path / "sts.yml"
+    sts_play.write_text(STS_PLAY)
+    command[1] = sts_play
+    for policy_id in ("20261130a", "20261130b"):
+        run("-e", f"dns_mta_sts_domain={ZONE} dns_mta_sts_id={policy_id}")
+        assert served(lab, f"_mta-sts.{ZONE}", "TXT") == ['"unrelated note"', f'"v=STSv1; id={policy_id}"']
+
+
+@pytest.mark.usefixtures("zone")
+def test_a_cname_in_the_way_is_reported_not_waited_on_silently(lab: Lab) -> None:
+    direct = open_provider("rfc2136", rfc2136_options(lab))
+    direct.create(ZONE, Record.make(f"autoconfig.{ZONE}", "CNAME", "elsewhere.example."))
+    provider = open_provider("tencentcloud", dnspod_options(lab, index_timeout=2))
+    with pytest.raises(RefusedError) as err:
+        provider.create(ZONE, Record.make(f"autoconfig.{ZONE}", "A", lab.addr("vps")))
+    assert "InvalidParameter.DomainRecordExist" in str(err.value) and "CNAME" in str(err.value)
+
+
+def test_module_documentation_renders_and_matches_its_argument_spec() -> None:
+    library = LAB_DIR.parent / "library"
+    result = subprocess.run(
+        [Path(sys.executable).parent / "ansible-doc", "roost_dns_records"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "ANSIBLE_LIBRARY": str(library), "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    namespace: dict[str, Any] = {}
+    exec((library / "roost_dns_records.py").read_text(), namespace)
+
+    def shape(options: dict[str, Any]) -> dict[str, Any]:
+        return {name: (spec.get("type"), shape(spec.get("options") or spec.get("suboptions") or {}))
+                for name, spec in options.items()}  # fmt: skip
+
+    documented = yaml.safe_load(namespace["DOCUMENTATION"])["options"]
+    assert shape(documented) == shape(namespace["ARGUMENT_SPEC"])

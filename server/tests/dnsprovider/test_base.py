@@ -55,3 +55,11 @@ def test_unquote_leaves_plain_values_alone() -> None:
     assert unquote_txt("v=spf1 -all") == "v=spf1 -all"
     assert unquote_txt('"v=spf1 " "-all"') == "v=spf1 -all"
     assert unquote_txt('"unbalanced') == '"unbalanced'
+
+
+def test_numeric_options_are_checked() -> None:
+    with pytest.raises(Exception, match=r"roost_dns_credentials\.port"):
+        open_provider("rfc2136", {"server": "192.0.2.1", "tsig_name": "k", "tsig_secret": "AAAA",
+                                  "port": "fifty-three"})  # fmt: skip
+    with pytest.raises(Exception, match=r"roost_dns_credentials\.max_tries"):
+        open_provider("tencentcloud", {"secret_id": "id", "secret_key": "k", "max_tries": -1})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from roost.dnsprovider import Record
+from roost.dnsprovider import Record, spf
 from roost.dnsprovider.plan import RecordSet, plan
 from roost.dnsprovider.records import MailDomain, mail_records, mta_sts_record
 from roost.dnsprovider.spf import SPFMergeError
@@ -156,3 +158,57 @@ def test_diff_shows_before_and_after() -> None:
 def test_records_outside_the_zone_are_refused() -> None:
     with pytest.raises(Exception, match="not inside the zone"):
         plan(ZONE, [RecordSet.make("www.other.org", "A", ["192.0.2.1"])], [])
+
+
+_NAMES = st.sampled_from(
+    [ZONE, "_dmarc.example.org", "mail.example.org", "r1._domainkey.example.org", "www.example.org",
+     "_smtp._tls.example.org", "_imaps._tcp.example.org", "mta-sts.example.org"]
+)  # fmt: skip
+_TXT = st.one_of(
+    st.text(max_size=300),
+    st.builds(lambda rest: "v=spf1 " + rest, st.text(max_size=80)),
+    st.builds(lambda rest: "v=DMARC1" + rest, st.text(max_size=40)),
+    st.sampled_from(["v=spf1", "V=SPF1 -all", "v=spf1 include:a include:b -all", '"quoted"']),
+)
+_EXISTING = st.lists(
+    st.one_of(
+        st.builds(lambda n, v: Record(n, "TXT", v), _NAMES, _TXT),
+        st.builds(lambda n, v: Record.make(n, "A", v), _NAMES, st.ip_addresses(v=4).map(str)),
+        st.builds(
+            lambda v: Record.make(ZONE, "MX", f"{v} mx.elsewhere.example."), st.integers(0, 99)
+        ),
+    ),
+    max_size=12,
+)
+
+
+@given(_EXISTING, st.booleans())
+def test_hostile_zones_lose_only_what_roost_manages(existing: list[Record], replace: bool) -> None:
+    sets = mail_records(SPEC)
+    try:
+        result = plan(ZONE, sets, existing, replace_conflicts=replace)
+    except SPFMergeError:
+        return  # the user's SPF record is already over 10 look-ups: nothing is changed
+    for change in result.changes:
+        if change.action == "delete":
+            assert change.record in existing
+            owner = [s for s in sets if s.owns(change.record)]
+            assert owner, f"deleted {change.record} that no Roost set owns"
+            assert replace or owner[0].is_spf or owner[0].replace
+    spf_after = [r for r in result.after if r.name == ZONE and r.type == "TXT"]
+    if replace or len([r for r in existing if r.name == ZONE and spf.is_spf(r.value)]) <= 1:
+        assert len(spf_after) == 1  # RFC 7208 §3.2: one SPF record
+    again = plan(ZONE, sets, _applied(existing, result), replace_conflicts=replace)
+    assert again.changes == []
+
+
+def _applied(existing: list[Record], result) -> list[Record]:  # type: ignore[no-untyped-def]
+    deleted = {c.record for c in result.changes if c.action == "delete"}
+    return [r for r in existing if r not in deleted] + [
+        c.record for c in result.changes if c.action == "create"
+    ]
+
+
+def test_mta_sts_id_is_checked() -> None:
+    with pytest.raises(Exception, match=r"RFC 8461 §3\.1"):
+        mta_sts_record(ZONE, "not valid!")

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -43,6 +43,7 @@ from roost.dnsprovider.base import (
     ZoneNotHostedError,
     normalize_name,
     normalize_value,
+    option_number,
     relative_name,
     unquote_txt,
 )
@@ -59,8 +60,8 @@ _NOT_HOSTED = (
     "InvalidParameter.DomainInvalid",
     "InvalidParameter.DomainNotBeian",
 )
+_EXISTS = frozenset({"InvalidParameter.DomainRecordExist"})
 _RETRY_CAP = 60.0
-T = TypeVar("T")
 
 
 @dataclass
@@ -84,7 +85,7 @@ class TencentCloudProvider:
         endpoint = str(options.get("endpoint") or DEFAULT_ENDPOINT)
         http = HttpProfile(
             endpoint=endpoint,
-            reqTimeout=int(options.get("timeout") or 30),
+            reqTimeout=int(option_number(options, "timeout", 30)),
             certification=options.get("ca_file") or None,
         )
         try:
@@ -97,9 +98,9 @@ class TencentCloudProvider:
         return cls(
             client=dnspod_client.DnspodClient(cred, "", ClientProfile(httpProfile=http)),
             endpoint=endpoint,
-            max_tries=max(1, int(options.get("max_tries") or 6)),
-            retry_delay=float(options.get("retry_delay", 5.0)),
-            index_timeout=float(options.get("index_timeout", 60.0)),
+            max_tries=max(1, int(option_number(options, "max_tries", 6))),
+            retry_delay=option_number(options, "retry_delay", 5.0),
+            index_timeout=option_number(options, "index_timeout", 60.0),
         )
 
     # -- Provider --------------------------------------------------------------
@@ -121,13 +122,10 @@ class TencentCloudProvider:
             req.MX, req.Value = int(preference), exchange
         else:
             req.Value = record.value
-        try:
-            self._call("CreateRecord", req, zone)
-        except RefusedError as exc:
-            # The same record is already there (perhaps not yet listed): that is success.
-            if "InvalidParameter.DomainRecordExist" not in exc.cause:
-                raise
-        self._wait_listed(zone, record)
+        # The same record already there (perhaps not yet listed) is success. DNSPod gives
+        # the same code for a CNAME in the way; that one never shows up in the list.
+        answer = self._call("CreateRecord", req, zone, accept=_EXISTS)
+        self._wait_listed(zone, record, answer if isinstance(answer, str) else None)
 
     def delete(self, zone: str, record: Record) -> None:
         for listed, default_ns in self._list(zone, record.name, record.type):
@@ -169,35 +167,39 @@ class TencentCloudProvider:
             if not page.RecordList or offset >= page.RecordCountInfo.TotalCount:
                 return
 
-    def _wait_listed(self, zone: str, record: Record) -> None:
+    def _wait_listed(self, zone: str, record: Record, exists: str | None) -> None:
         """DNSPod lists a new record only after indexing it (~30 s seen): wait for it."""
         deadline = time.monotonic() + self.index_timeout
         delay = 1.0
         while record not in self.records(zone, record.name, record.type):
             if time.monotonic() + delay > deadline:
+                said = f"answered {exists}" if exists else "accepted it"
                 raise RefusedError(
-                    f"DNSPod accepted {record.text()} but did not list it within "
+                    f"DNSPod {said} for {record.text()} but did not list it within "
                     f"{self.index_timeout:.0f} s",
-                    "run again in a minute (nothing is created twice)",
+                    "look for a CNAME at that name in the zone; otherwise run again in a "
+                    "minute (nothing is created twice)",
                 )
             self.sleep(delay)
             delay = min(delay * 2, 10.0)
 
-    def _call(self, action: str, req: Any, zone: str) -> Any:
-        """One API call, retried with back-off while the service says it is throttling."""
-        delay = self.retry_delay
-        for attempt in range(1, self.max_tries + 1):
+    def _call(self, action: str, req: Any, zone: str, accept: frozenset[str] = frozenset()) -> Any:
+        """One API call, retried with back-off while the service says it is throttling.
+
+        An error whose code is in ACCEPT is returned as "code: message" instead of raised.
+        """
+        delay, attempt = self.retry_delay, 1
+        while True:
             try:
                 return getattr(self.client, action)(req)
             except TencentCloudSDKException as exc:
                 code = exc.get_code() or ""
-                throttled = code.startswith(_THROTTLED) or code == _TOO_FREQUENT
-                if throttled and attempt < self.max_tries:
-                    self.sleep(delay)
-                    delay = min(delay * 2, _RETRY_CAP)
-                    continue
-                raise self._error(action, zone, code, exc.get_message(), attempt) from exc
-        raise AssertionError("unreachable: the loop returns or raises")
+                if code in accept:
+                    return f"{code}: {exc.get_message()}"
+                if not _throttled(code) or attempt >= self.max_tries:
+                    raise self._error(action, zone, code, exc.get_message(), attempt) from exc
+            self.sleep(delay)
+            delay, attempt = min(delay * 2, _RETRY_CAP), attempt + 1
 
     def _error(
         self, action: str, zone: str, code: str, message: str, attempt: int
@@ -213,7 +215,7 @@ class TencentCloudProvider:
             return ZoneNotHostedError(
                 cause, f"add {zone} to the DNSPod account, or remove it from roost_domains"
             )
-        if code.startswith(_THROTTLED) or code == _TOO_FREQUENT:
+        if _throttled(code):
             return ThrottledError(
                 f"{cause} (still throttled after {attempt} tries)",
                 "wait a few minutes and run again; raise roost_dns_credentials.max_tries to "
@@ -225,6 +227,10 @@ class TencentCloudProvider:
                 "check roost_dns_credentials.endpoint (and ca_file) and the network",
             )
         return RefusedError(cause, "check the records asked for in roost_domains")
+
+
+def _throttled(code: str) -> bool:
+    return code.startswith(_THROTTLED) or code == _TOO_FREQUENT
 
 
 def _record(zone: str, item: Any) -> Record:

@@ -18,9 +18,12 @@ PLAYBOOK = LAB_DIR / "tests" / "playbooks" / "certificates.yml"
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
-def play(*args: str, install: bool = False) -> subprocess.CompletedProcess[str]:
+def play(lab: Lab, *args: str, install: bool = False) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        # Every lab's VPS is 198.51.100.10: a shared ~/.ansible/cp would hand this run the
+        # SSH connection another lab's Ansible left open.
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(lab.state / "ansible-cp"),
         "ANSIBLE_LIBRARY": str(REPO / "library"),
         "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
         "ANSIBLE_NOCOLOR": "1",
@@ -38,7 +41,7 @@ def recap(output: str) -> dict[str, int]:
 
 def test_role_check_mode_on_a_fresh_vps(lab: Lab) -> None:
     assert lab.ssh("test -e /opt/roost/bin/python", check=False).returncode != 0
-    done = play("--check", "--diff")
+    done = play(lab, "--check", "--diff")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "would issue one certificate from https://acme.lab.test/dir" in done.stdout
     assert "autodiscover.second.test" in done.stdout
@@ -47,7 +50,7 @@ def test_role_check_mode_on_a_fresh_vps(lab: Lab) -> None:
 
 
 def test_role_issues_then_changes_nothing(lab: Lab) -> None:
-    first = play(install=True)
+    first = play(lab, install=True)
     assert first.returncode == 0, first.stdout + first.stderr
     assert recap(first.stdout)["failed"] == 0
     assert "handler Restart roost notified" in first.stdout
@@ -61,12 +64,12 @@ def test_role_issues_then_changes_nothing(lab: Lab) -> None:
     assert lab.ssh("systemctl is-enabled roost-cert-renew.timer").stdout.strip() == "enabled"
 
     before = pebble_requests(lab)
-    second = play()
+    second = play(lab)
     assert second.returncode == 0, second.stdout + second.stderr
     assert recap(second.stdout)["changed"] == 0, second.stdout
     assert pebble_requests(lab) == before
 
-    checked = play("--check", "--diff")
+    checked = play(lab, "--check", "--diff")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert recap(checked.stdout)["changed"] == 0, checked.stdout
 

@@ -19,6 +19,8 @@ from roost.config import Config, ConfigError
 from roost.control import wake_server
 from roost.devinit import DevInitError, init_dev
 from roost.dkim.keys import DKIMKeyStore
+from roost.dnsprovider import DNSProviderError
+from roost.dnsprovider.cli import add_commands as add_dns_commands
 from roost.privileges import PrivilegeError, drop_to
 from roost.queue.spool import QueueError, Spool
 from roost.store.errors import StoreError
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         PrivilegeError,
         StoreError,
         QueueError,
+        DNSProviderError,
         OSError,
     ) as exc:
         print(f"roost: {exc}", file=sys.stderr)
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mailbox_commands(commands)
     _add_dkim_commands(commands)
     _add_queue_commands(commands)
+    add_dns_commands(commands, dkim_for_dns)
     _add_cert_commands(commands)
     return parser
 
@@ -378,6 +382,20 @@ def cmd_dkim_keygen(args: argparse.Namespace) -> int:
     key = DKIMKeyStore(config.dkim_dir).generate(args.domain, args.algorithm, args.selector)
     print(f"created {key.algorithm} key {key.selector} for {key.domain}")
     return 0
+
+
+def dkim_for_dns(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(selector, TXT value) of the domain's stored keys, when a config file is readable.
+
+    Also records the config's hostname as the default mail host of `roost dns`.
+    """
+    try:
+        config = load_config(args)
+    except ConfigError:
+        return []
+    args.config_hostname = config.hostname
+    keys = DKIMKeyStore(config.dkim_dir).keys(args.domain)
+    return [(k.selector, k.dns_value()) for k in keys]
 
 
 def cmd_dkim_dns(args: argparse.Namespace) -> int:

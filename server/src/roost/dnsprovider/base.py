@@ -13,9 +13,9 @@ name, type and value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import dns.exception
 import dns.name
@@ -26,8 +26,6 @@ import dns.rdatatype
 #: Longest character-string in a TXT record (RFC 1035 §3.3.14).
 TXT_STRING_MAX = 255
 DEFAULT_TTL = 600
-#: The record types Roost writes (and so the ones a provider must handle).
-RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "SRV")
 
 
 class DNSProviderError(Exception):
@@ -144,6 +142,23 @@ class Provider(Protocol):
     def nameservers(self, zone: str) -> list[str]:
         """Host names of the zone's authoritative servers, as the provider knows them."""
         ...
+
+
+def option_number(options: Mapping[str, Any], key: str, default: float) -> float:
+    """A numeric provider option (port, timeout, tries): a clear error when it is not one."""
+    value = options.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number < 0:
+        raise CredentialsError(
+            f"{key} {value!r} is not a non-negative number",
+            f"set roost_dns_credentials.{key} to a number (or leave it out: {default:g})",
+        )
+    return number
 
 
 def normalize_name(name: str) -> str:

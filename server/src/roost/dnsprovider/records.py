@@ -6,6 +6,7 @@ One function, used by the ``dns`` role (through ``roost_dns_records``) and by
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ CLIENT_SERVICES = (
 #: Names mail clients look up for their settings (Thunderbird autoconfig, Outlook
 #: autodiscover) and MTA-STS senders fetch the policy from (RFC 8461 §3.3).
 WEB_NAMES = ("mta-sts", "autoconfig", "autodiscover")
+_STS_ID = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,14 @@ def mail_records(spec: MailDomain) -> list[RecordSet]:
     ttl = spec.ttl
     sets: list[RecordSet] = []
 
-    def add(name: str, rtype: str, values: Sequence[str], **kw: object) -> None:
-        sets.append(RecordSet.make(name, rtype, values, ttl=ttl, **kw))  # type: ignore[arg-type]
+    def add(
+        name: str,
+        rtype: str,
+        values: Sequence[str],
+        match: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        sets.append(RecordSet.make(name, rtype, values, ttl=ttl, match=match, replace=replace))
 
     def addresses(name: str) -> None:
         if spec.ipv4:
@@ -84,11 +92,7 @@ def mail_records(spec: MailDomain) -> list[RecordSet]:
         dmarc += f"; rua={_mailto(spec.dmarc_rua)}"
     add(f"_dmarc.{domain}", "TXT", [dmarc], match="v=DMARC1")
     if spec.mta_sts_id:
-        # RFC 8461 §3.1: the id changes with every policy; the old one is ours to replace.
-        add(
-            f"_mta-sts.{domain}", "TXT", [f"v=STSv1; id={spec.mta_sts_id}"],
-            match="v=STSv1", replace=True,
-        )  # fmt: skip
+        sets.append(mta_sts_record(domain, spec.mta_sts_id, ttl))
     if spec.tlsrpt_rua:
         tlsrpt = f"v=TLSRPTv1; rua={_mailto(spec.tlsrpt_rua)}"  # RFC 8460 §3
         add(f"_smtp._tls.{domain}", "TXT", [tlsrpt], match="v=TLSRPTv1")
@@ -100,7 +104,16 @@ def mail_records(spec: MailDomain) -> list[RecordSet]:
 
 
 def mta_sts_record(domain: str, policy_id: str, ttl: int = DEFAULT_TTL) -> RecordSet:
-    """The ``_mta-sts`` TXT alone, for the mta_sts role once the policy is served."""
+    """The ``_mta-sts`` TXT alone, for the mta_sts role once the policy is served.
+
+    RFC 8461 §3.1: the id (1-32 letters and digits) changes with every policy, so an
+    older ``v=STSv1`` value at the name is Roost's own and is replaced.
+    """
+    if not _STS_ID.fullmatch(policy_id):
+        raise InvalidRecordError(
+            f"MTA-STS policy id {policy_id!r} is not 1-32 letters and digits (RFC 8461 §3.1)",
+            "derive the id from the policy (e.g. a timestamp or a hash prefix)",
+        )
     return RecordSet.make(
         f"_mta-sts.{domain}", "TXT", [f"v=STSv1; id={policy_id}"],
         ttl=ttl, match="v=STSv1", replace=True,

@@ -43,6 +43,7 @@ from roost.dnsprovider.base import (
     join_txt,
     normalize_name,
     normalize_value,
+    option_number,
 )
 
 _ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
@@ -82,19 +83,12 @@ class RFC2136Provider:
                 "the TSIG secret is not valid base64",
                 "set roost_dns_credentials.tsig_secret to the key's secret as the server has it",
             ) from exc
-        try:
-            port = int(options.get("port") or 53)
-        except (TypeError, ValueError) as exc:
-            raise CredentialsError(
-                f"port {options.get('port')!r} is not a number",
-                "set roost_dns_credentials.port to the server's DNS port (53)",
-            ) from exc
         return cls(
             server=_address(str(options["server"])),
-            port=port,
+            port=int(option_number(options, "port", 53)),
             keyring=keyring,
             keyname=next(iter(keyring)),
-            timeout=float(options.get("timeout") or 10.0),
+            timeout=option_number(options, "timeout", 10.0),
         )
 
     def records(self, zone: str, name: str | None = None, rtype: str | None = None) -> list[Record]:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
@@ -43,6 +43,7 @@ from roost.dnsprovider.base import (
     ZoneNotHostedError,
     normalize_name,
     normalize_value,
+    option_number,
     relative_name,
     unquote_txt,
 )
@@ -60,7 +61,6 @@ _NOT_HOSTED = (
     "InvalidParameter.DomainNotBeian",
 )
 _RETRY_CAP = 60.0
-T = TypeVar("T")
 
 
 @dataclass
@@ -84,7 +84,7 @@ class TencentCloudProvider:
         endpoint = str(options.get("endpoint") or DEFAULT_ENDPOINT)
         http = HttpProfile(
             endpoint=endpoint,
-            reqTimeout=int(options.get("timeout") or 30),
+            reqTimeout=int(option_number(options, "timeout", 30)),
             certification=options.get("ca_file") or None,
         )
         try:
@@ -97,9 +97,9 @@ class TencentCloudProvider:
         return cls(
             client=dnspod_client.DnspodClient(cred, "", ClientProfile(httpProfile=http)),
             endpoint=endpoint,
-            max_tries=max(1, int(options.get("max_tries") or 6)),
-            retry_delay=float(options.get("retry_delay", 5.0)),
-            index_timeout=float(options.get("index_timeout", 60.0)),
+            max_tries=max(1, int(option_number(options, "max_tries", 6))),
+            retry_delay=option_number(options, "retry_delay", 5.0),
+            index_timeout=option_number(options, "index_timeout", 60.0),
         )
 
     # -- Provider --------------------------------------------------------------
@@ -159,7 +159,7 @@ class TencentCloudProvider:
             req = models.DescribeRecordListRequest()
             req.Domain, req.Offset, req.Limit, req.ErrorOnEmpty = zone, offset, PAGE, "no"
             if name:
-                req.Subdomain = relative_name(zone, name)
+                req.SubDomain = relative_name(zone, name)
             if rtype:
                 req.RecordType = rtype.upper()
             page = self._call("DescribeRecordList", req, zone)
@@ -185,19 +185,16 @@ class TencentCloudProvider:
 
     def _call(self, action: str, req: Any, zone: str) -> Any:
         """One API call, retried with back-off while the service says it is throttling."""
-        delay = self.retry_delay
-        for attempt in range(1, self.max_tries + 1):
+        delay, attempt = self.retry_delay, 1
+        while True:
             try:
                 return getattr(self.client, action)(req)
             except TencentCloudSDKException as exc:
                 code = exc.get_code() or ""
-                throttled = code.startswith(_THROTTLED) or code == _TOO_FREQUENT
-                if throttled and attempt < self.max_tries:
-                    self.sleep(delay)
-                    delay = min(delay * 2, _RETRY_CAP)
-                    continue
-                raise self._error(action, zone, code, exc.get_message(), attempt) from exc
-        raise AssertionError("unreachable: the loop returns or raises")
+                if not _throttled(code) or attempt >= self.max_tries:
+                    raise self._error(action, zone, code, exc.get_message(), attempt) from exc
+            self.sleep(delay)
+            delay, attempt = min(delay * 2, _RETRY_CAP), attempt + 1
 
     def _error(
         self, action: str, zone: str, code: str, message: str, attempt: int
@@ -213,7 +210,7 @@ class TencentCloudProvider:
             return ZoneNotHostedError(
                 cause, f"add {zone} to the DNSPod account, or remove it from roost_domains"
             )
-        if code.startswith(_THROTTLED) or code == _TOO_FREQUENT:
+        if _throttled(code):
             return ThrottledError(
                 f"{cause} (still throttled after {attempt} tries)",
                 "wait a few minutes and run again; raise roost_dns_credentials.max_tries to "
@@ -225,6 +222,10 @@ class TencentCloudProvider:
                 "check roost_dns_credentials.endpoint (and ca_file) and the network",
             )
         return RefusedError(cause, "check the records asked for in roost_domains")
+
+
+def _throttled(code: str) -> bool:
+    return code.startswith(_THROTTLED) or code == _TOO_FREQUENT
 
 
 def _record(zone: str, item: Any) -> Record:

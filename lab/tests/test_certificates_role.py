@@ -40,16 +40,18 @@ def recap(output: str) -> dict[str, int]:
 
 
 def test_role_check_mode_on_a_fresh_vps(lab: Lab) -> None:
-    assert lab.ssh("test -e /opt/roost/bin/python", check=False).returncode != 0
-    done = play(lab, "--check", "--diff")
+    """A venv path that does not exist stands for a VPS the roost role has not reached yet
+    (other lab tests may have installed /opt/roost already)."""
+    done = play(lab, "--check", "--diff", "-e", "certificates_venv=/opt/not-installed")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "would issue one certificate from https://acme.lab.test/dir" in done.stdout
     assert "autodiscover.second.test" in done.stdout
     assert "gone.test" not in done.stdout
-    assert lab.ssh("test -e /etc/roost/acme.json", check=False).returncode != 0
+    assert lab.ssh("test -e /opt/not-installed", check=False).returncode != 0
 
 
 def test_role_issues_then_changes_nothing(lab: Lab) -> None:
+    lab.ssh("rm -rf /etc/roost/tls")  # whatever an earlier test left: this run must issue
     first = play(lab, install=True)
     assert first.returncode == 0, first.stdout + first.stderr
     assert recap(first.stdout)["failed"] == 0
@@ -77,3 +79,26 @@ def test_role_issues_then_changes_nothing(lab: Lab) -> None:
     journal = lab.ssh("journalctl -u roost-cert-renew.service --no-pager -o cat").stdout
     assert "certificate not due" in journal
     assert pebble_requests(lab) == before
+
+
+def test_timer_service_issues_and_restarts_the_services(lab: Lab) -> None:
+    """The unit the timer starts, hardened as it is: a missing key means a new certificate,
+    then each installed service in the reload list restarts; the absent nginx is skipped."""
+    probe = "/etc/systemd/system/roost-reload-probe.service"
+    lab.ssh(
+        f"printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > {probe} && "
+        "systemctl daemon-reload && systemctl start roost-reload-probe.service"
+    )
+    invocation = "systemctl show --property=InvocationID --value roost-reload-probe.service"
+    try:
+        started = lab.ssh(invocation).stdout.strip()
+        lab.ssh("rm /etc/roost/tls/privkey.pem && journalctl --rotate && journalctl --vacuum-time=1s")
+        lab.ssh("systemctl start roost-cert-renew.service", timeout=600)
+        journal = lab.ssh("journalctl -u roost-cert-renew.service --no-pager -o cat").stdout
+        assert "certificate issued (no usable certificate" in journal
+        assert "reloaded roost-reload-probe.service" in journal
+        assert lab.ssh(invocation).stdout.strip() not in ("", started)
+        modes = lab.ssh("stat -c '%a %U %G' /etc/roost/tls/privkey.pem").stdout.strip()
+        assert modes == "640 root roost"
+    finally:
+        lab.ssh(f"systemctl stop roost-reload-probe.service; rm -f {probe}; systemctl daemon-reload")

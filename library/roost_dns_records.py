@@ -18,7 +18,7 @@ description:
     An existing SPF record keeps its mechanisms and gains Roost's (at most 10 look-ups).
     A record the zone holds where Roost wants another (an MX, a DMARC policy) is reported as a
     warning and kept, unless O(replace_conflicts) is set.
-  - Runs on the controller (C(delegate_to: localhost)) with the C(roost) package installed.
+  - Runs on the controller (C(delegate_to=localhost)) with the C(roost) package installed.
 version_added: "0.1.0"
 author: Roost
 options:
@@ -99,9 +99,15 @@ options:
     type: int
     default: 300
 attributes:
-  check_mode: {support: full}
-  diff_mode: {support: full}
-  idempotent: {support: full}
+  check_mode:
+    support: full
+    description: Reads the zone and reports the changes it would make, making none.
+  diff_mode:
+    support: full
+    description: Shows the managed names before and after, one record per line.
+  idempotent:
+    support: full
+    description: A zone that holds the records gets no change (only read calls).
 requirements:
   - roost (the server package, from C(server/)) in the controller's Python
 """

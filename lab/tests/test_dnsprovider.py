@@ -19,9 +19,11 @@ from typing import Any
 import dns.message
 import dns.query
 import pytest
+import yaml
 from roost.dnsprovider import (
     CredentialsError,
     Record,
+    RefusedError,
     ThrottledError,
     ZoneNotHostedError,
     open_provider,
@@ -230,6 +232,18 @@ ROLE_PLAY = """
 """
 
 
+STS_PLAY = """
+- name: The dns role's tasks for the mta_sts role
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Publish the MTA-STS id
+      ansible.builtin.include_role:
+        name: dns
+        tasks_from: mta_sts_record
+"""
+
+
 @pytest.mark.usefixtures("zone")
 def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None:
     play = tmp_path / "play.yml"
@@ -243,6 +257,7 @@ def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None
         "roost_dkim_records": {ZONE: [{"selector": "r1", "value": "v=DKIM1; k=rsa; p=" + "R" * 392}]},
         "roost_relay": {"host": "relay.lab.test"},
         "facts_file": str(tmp_path / "facts.json"),
+        "dns_wait": True,
     }
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
            "ANSIBLE_LIBRARY": str(LAB_DIR.parent / "library"),
@@ -268,3 +283,42 @@ def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None
     # The lab's PTR of the VPS is vps.lab.test: the play says what to ask for.
     assert not ptr["ok"] and ptr["names"] == ["vps.lab.test"]
     assert f"set the reverse DNS (PTR record) of {lab.addr('vps')} to mail.example.test" in ptr["message"]
+
+    # What the mta_sts role calls once a policy is served: the id is replaced, other TXT stay.
+    direct = open_provider("rfc2136", rfc2136_options(lab))
+    direct.create(ZONE, Record.make(f"_mta-sts.{ZONE}", "TXT", "unrelated note"))
+    sts_play = tmp_path / "sts.yml"
+    sts_play.write_text(STS_PLAY)
+    command[1] = sts_play
+    for policy_id in ("20261130a", "20261130b"):
+        run("-e", f"dns_mta_sts_domain={ZONE} dns_mta_sts_id={policy_id}")
+        assert served(lab, f"_mta-sts.{ZONE}", "TXT") == ['"unrelated note"', f'"v=STSv1; id={policy_id}"']
+
+
+@pytest.mark.usefixtures("zone")
+def test_a_cname_in_the_way_is_reported_not_waited_on_silently(lab: Lab) -> None:
+    direct = open_provider("rfc2136", rfc2136_options(lab))
+    direct.create(ZONE, Record.make(f"autoconfig.{ZONE}", "CNAME", "elsewhere.example."))
+    provider = open_provider("tencentcloud", dnspod_options(lab, index_timeout=2))
+    with pytest.raises(RefusedError) as err:
+        provider.create(ZONE, Record.make(f"autoconfig.{ZONE}", "A", lab.addr("vps")))
+    assert "InvalidParameter.DomainRecordExist" in str(err.value) and "CNAME" in str(err.value)
+
+
+def test_module_documentation_renders_and_matches_its_argument_spec() -> None:
+    library = LAB_DIR.parent / "library"
+    result = subprocess.run(
+        [Path(sys.executable).parent / "ansible-doc", "roost_dns_records"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "ANSIBLE_LIBRARY": str(library), "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    namespace: dict[str, Any] = {}
+    exec((library / "roost_dns_records.py").read_text(), namespace)
+
+    def shape(options: dict[str, Any]) -> dict[str, Any]:
+        return {name: (spec.get("type"), shape(spec.get("options") or spec.get("suboptions") or {}))
+                for name, spec in options.items()}  # fmt: skip
+
+    documented = yaml.safe_load(namespace["DOCUMENTATION"])["options"]
+    assert shape(documented) == shape(namespace["ARGUMENT_SPEC"])

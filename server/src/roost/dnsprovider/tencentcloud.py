@@ -60,6 +60,7 @@ _NOT_HOSTED = (
     "InvalidParameter.DomainInvalid",
     "InvalidParameter.DomainNotBeian",
 )
+_EXISTS = frozenset({"InvalidParameter.DomainRecordExist"})
 _RETRY_CAP = 60.0
 
 
@@ -121,13 +122,10 @@ class TencentCloudProvider:
             req.MX, req.Value = int(preference), exchange
         else:
             req.Value = record.value
-        try:
-            self._call("CreateRecord", req, zone)
-        except RefusedError as exc:
-            # The same record is already there (perhaps not yet listed): that is success.
-            if "InvalidParameter.DomainRecordExist" not in exc.cause:
-                raise
-        self._wait_listed(zone, record)
+        # The same record already there (perhaps not yet listed) is success. DNSPod gives
+        # the same code for a CNAME in the way; that one never shows up in the list.
+        answer = self._call("CreateRecord", req, zone, accept=_EXISTS)
+        self._wait_listed(zone, record, answer if isinstance(answer, str) else None)
 
     def delete(self, zone: str, record: Record) -> None:
         for listed, default_ns in self._list(zone, record.name, record.type):
@@ -169,28 +167,35 @@ class TencentCloudProvider:
             if not page.RecordList or offset >= page.RecordCountInfo.TotalCount:
                 return
 
-    def _wait_listed(self, zone: str, record: Record) -> None:
+    def _wait_listed(self, zone: str, record: Record, exists: str | None) -> None:
         """DNSPod lists a new record only after indexing it (~30 s seen): wait for it."""
         deadline = time.monotonic() + self.index_timeout
         delay = 1.0
         while record not in self.records(zone, record.name, record.type):
             if time.monotonic() + delay > deadline:
+                said = f"answered {exists}" if exists else "accepted it"
                 raise RefusedError(
-                    f"DNSPod accepted {record.text()} but did not list it within "
+                    f"DNSPod {said} for {record.text()} but did not list it within "
                     f"{self.index_timeout:.0f} s",
-                    "run again in a minute (nothing is created twice)",
+                    "look for a CNAME at that name in the zone; otherwise run again in a "
+                    "minute (nothing is created twice)",
                 )
             self.sleep(delay)
             delay = min(delay * 2, 10.0)
 
-    def _call(self, action: str, req: Any, zone: str) -> Any:
-        """One API call, retried with back-off while the service says it is throttling."""
+    def _call(self, action: str, req: Any, zone: str, accept: frozenset[str] = frozenset()) -> Any:
+        """One API call, retried with back-off while the service says it is throttling.
+
+        An error whose code is in ACCEPT is returned as "code: message" instead of raised.
+        """
         delay, attempt = self.retry_delay, 1
         while True:
             try:
                 return getattr(self.client, action)(req)
             except TencentCloudSDKException as exc:
                 code = exc.get_code() or ""
+                if code in accept:
+                    return f"{code}: {exc.get_message()}"
                 if not _throttled(code) or attempt >= self.max_tries:
                     raise self._error(action, zone, code, exc.get_message(), attempt) from exc
             self.sleep(delay)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import grp
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from conftest import LAB_DIR
 
@@ -87,3 +90,18 @@ def test_failure_is_one_message_naming_the_variable(tmp_path: Path) -> None:
     result, _ = run_module(tmp_path, arguments(tmp_path, hostname="mail"))
     assert result["failed"] is True
     assert "roost_hostname" in result["msg"]
+
+
+def test_documentation_matches_the_argument_spec() -> None:
+    spec = importlib.util.spec_from_file_location("roost_certificate", MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    options = yaml.safe_load(module.DOCUMENTATION)["options"]
+    assert options.keys() == module.ARGUMENT_SPEC.keys()
+    for name, argument in module.ARGUMENT_SPEC.items():
+        assert options[name]["type"] == argument["type"], name
+        assert options[name].get("required", False) == argument.get("required", False), name
+        assert options[name].get("default") == argument.get("default"), name
+    assert module.ARGUMENT_SPEC["dns_credentials"]["no_log"] is True
+    assert module.ARGUMENT_SPEC["eab"]["options"]["hmac_key"]["no_log"] is True

@@ -47,7 +47,9 @@ options:
     required: true
     choices: [rfc2136, tencentcloud]
   dns_credentials:
-    description: The provider's settings (C(roost_dns_credentials)).
+    description:
+      - The provider's settings (C(roost_dns_credentials)); paths in it are on the VPS.
+      - Every value is masked in Ansible's output (C(no_log)), addresses and key names too.
     type: dict
     required: true
   hostname:

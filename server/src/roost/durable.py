@@ -54,7 +54,8 @@ def write_durably(path: Path, data: bytes, *, mode: int = 0o600, gid: int = -1) 
         with os.fdopen(fd, "wb") as handle:
             if gid != -1:
                 os.fchown(handle.fileno(), -1, gid)
-            os.fchmod(handle.fileno(), mode)
+            if mode != 0o600:  # message files keep the creation mode: no extra system call
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

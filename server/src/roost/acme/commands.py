@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from roost.acme import settings
+from roost.acme.due import Action
 from roost.acme.errors import CertificateError
 
 #: `roost cert status`: the installed certificate is missing, broken, expired or for other names.
@@ -57,7 +58,8 @@ def cmd_renew(args: argparse.Namespace) -> int:
         print(f"certificate not due: {result.reason}")
         return 0
     expiry = f"{result.not_after:%Y-%m-%d %H:%M} UTC" if result.not_after else "unknown"
-    print(f"certificate {result.action.value}d ({result.reason}): {', '.join(result.names)}")
+    done = "issued" if result.action is Action.ISSUE else "renewed"
+    print(f"certificate {done} ({result.reason}): {', '.join(result.names)}")
     print(f"valid until {expiry}; written to {config.fullchain} and {config.privkey}")
     if args.no_reload:
         return 0
@@ -65,18 +67,20 @@ def cmd_renew(args: argparse.Namespace) -> int:
 
 
 def _reload(units: tuple[str, ...]) -> int:
-    """Make Roost and nginx load the new certificate; a unit that is stopped stays stopped."""
-    failed = []
+    """Make Roost and nginx load the new certificate.
+
+    A unit that is stopped stays stopped (``try-reload-or-restart``), and one that is not
+    installed (no nginx without the MTA-STS site) is skipped.
+    """
+    failed, reloaded = [], []
     for unit in units:
-        done = subprocess.run(
-            ["systemctl", "try-reload-or-restart", unit],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        if _systemctl("show", "--property=LoadState", "--value", unit).stdout.strip() != "loaded":
+            continue
+        done = _systemctl("try-reload-or-restart", unit)
         if done.returncode != 0:
             failed.append(f"{unit} ({done.stderr.strip() or f'exit {done.returncode}'})")
+        else:
+            reloaded.append(unit)
     if failed:
         print(
             f"roost: the new certificate is installed, but reloading failed: {'; '.join(failed)};"
@@ -84,8 +88,14 @@ def _reload(units: tuple[str, ...]) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"reloaded {', '.join(units)}" if units else "nothing to reload")
+    print(f"reloaded {', '.join(reloaded)}" if reloaded else "no service to reload")
     return 0
+
+
+def _systemctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["systemctl", *args], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:

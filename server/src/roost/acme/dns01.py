@@ -20,6 +20,7 @@ from acme import challenges, client, errors, messages
 from roost.acme.account import describe
 from roost.acme.errors import (
     CARefusedError,
+    CertificateError,
     DNSChallengeError,
     SettingsError,
     ValidationFailedError,
@@ -62,7 +63,6 @@ def validate_and_finalize(
     """Prove control of every name of ORDER through PROVIDER and return the issued order."""
     pending = [_challenge(authz, key, zones) for authz in order.authorizations if _pending(authz)]
     published: list[Challenge] = []
-    outcome: Outcome | None = None
     try:
         for challenge in pending:
             _provider_call(provider.create, challenge.zone, challenge.record)
@@ -71,28 +71,40 @@ def validate_and_finalize(
             _provider_call(wait, zone, name, "TXT", values, timeout=propagation_timeout)
         for challenge in pending:
             acme.answer_challenge(challenge.body, challenge.body.response(key))
-        deadline = dt.datetime.now() + dt.timedelta(seconds=validation_timeout)
-        try:
-            outcome = Outcome(acme.poll_and_finalize(order, deadline))
-        except errors.ValidationError as exc:
-            raise ValidationFailedError(
-                f"the CA could not validate {_what_the_ca_said(exc.failed_authzrs)}",
-                "roost_dns_provider",
-                fix="check that each domain's NS records point at the provider in "
-                "roost_dns_provider (the CA asks the delegated servers)",
-            ) from None
-        except errors.TimeoutError:
-            raise ValidationFailedError(
-                f"the CA did not finish validating and issuing within {validation_timeout:.0f} s",
-                fix="run again later (the order is abandoned; nothing is left in DNS)",
-            ) from None
-        return outcome
-    finally:
+        outcome = Outcome(_finalize(acme, order, validation_timeout))
+    except CertificateError as exc:
         leftovers = _remove(provider, published)
-        if outcome is not None:
-            outcome.leftovers = leftovers
-        elif leftovers:
+        if leftovers:
+            raise exc.plus(f"the challenge records {'; '.join(leftovers)} are left") from None
+        raise
+    except BaseException:
+        leftovers = _remove(provider, published)
+        if leftovers:
             log.error("challenge records left in DNS: %s", "; ".join(leftovers))
+        raise
+    outcome.leftovers = _remove(provider, published)
+    return outcome
+
+
+def _finalize(
+    acme: client.ClientV2, order: messages.OrderResource, timeout: float
+) -> messages.OrderResource:
+    """Wait for the CA's verdict on every authorization, then for the certificate."""
+    deadline = dt.datetime.now() + dt.timedelta(seconds=timeout)
+    try:
+        return acme.poll_and_finalize(order, deadline)
+    except errors.ValidationError as exc:
+        raise ValidationFailedError(
+            f"the CA could not validate {_what_the_ca_said(exc.failed_authzrs)}",
+            "roost_dns_provider",
+            fix="check that each domain's NS records point at the provider in "
+            "roost_dns_provider (the CA asks the delegated servers)",
+        ) from None
+    except errors.TimeoutError:
+        raise ValidationFailedError(
+            f"the CA did not finish validating and issuing within {timeout:.0f} s",
+            fix="run again later (the order is abandoned; nothing is left in DNS)",
+        ) from None
 
 
 def _pending(authz: messages.AuthorizationResource) -> bool:

@@ -11,7 +11,12 @@ class CertificateError(Exception):
         self.variable = variable
         if fix is None and variable is not None:
             fix = f"check {variable}"
+        self.fix = fix
         super().__init__(f"{cause}; {fix}" if fix else cause)
+
+    def plus(self, more: str) -> CertificateError:
+        """The same error with MORE added to its cause."""
+        return type(self)(f"{self.cause}; {more}", self.variable, self.fix)
 
 
 class SettingsError(CertificateError):

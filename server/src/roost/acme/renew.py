@@ -32,6 +32,8 @@ from roost.dnsprovider import DNSProviderError, Provider, open_provider, wait_fo
 
 #: When the CA gives no Retry-After for its renewal information (RFC 9773 §4.3.3).
 ARI_RECHECK = dt.timedelta(hours=6)
+#: A CA without ARI is asked again only weekly whether it offers it now.
+NO_ARI_RECHECK = dt.timedelta(days=7)
 
 
 @dataclass
@@ -97,7 +99,8 @@ def run(
         except CertificateError as exc:
             state.save(settings.state_file, state.record_failure(saved, digest, str(exc), now))
             raise
-        ari = RenewalInfo(state.cert_digest(chain_pem), ari_supported, None, now + ARI_RECHECK)
+        recheck = ARI_RECHECK if ari_supported else NO_ARI_RECHECK
+        ari = RenewalInfo(state.cert_digest(chain_pem), ari_supported, None, now + recheck)
         state.save(settings.state_file, State(failure=None, ari=ari))
     installed = certfiles.read_current(settings.fullchain, settings.privkey)
     result = _result(settings, current, decision, changed=True, warnings=warnings + leftovers)
@@ -148,8 +151,9 @@ def _ask_ca(settings: Settings, current: CurrentCert, now: dt.datetime) -> Renew
             renew_at, next_check = acme.renewal_time(current.pem)
     except errors.ARIError as exc:
         return RenewalInfo(digest, True, None, _utc(exc.retry_after))
-    supported = offers_ari(acme)
-    return RenewalInfo(digest, supported, _utc(renew_at) if renew_at else None, _utc(next_check))
+    if not offers_ari(acme):
+        return RenewalInfo(digest, False, None, now + NO_ARI_RECHECK)
+    return RenewalInfo(digest, True, _utc(renew_at) if renew_at else None, _utc(next_check))
 
 
 def _client_key(settings: Settings) -> jose.JWK:

@@ -66,7 +66,7 @@ def fetch(lab: Lab, url: str, *curl_args: str) -> subprocess.CompletedProcess[st
         [
             "curl", "-sS", "--max-time", "20", "--cacert", lab.ca,
             "--resolve", f"{host}:{port}:{lab.addr('vps')}",
-            "-o", "-", "-w", "\n%{http_code} %{content_type} %{redirect_url}", *curl_args, url,
+            "-o", "-", "-w", "\n%{http_code}|%{content_type}|%{redirect_url}", *curl_args, url,
         ],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
@@ -74,7 +74,7 @@ def fetch(lab: Lab, url: str, *curl_args: str) -> subprocess.CompletedProcess[st
 
 def body_and_status(result: subprocess.CompletedProcess[str]) -> tuple[str, list[str]]:
     body, _, status = result.stdout.rpartition("\n")
-    return body, status.split(" ")
+    return body, status.split("|")
 
 
 def txt(lab: Lab, name: str) -> list[str]:

@@ -168,6 +168,17 @@ def test_a_policy_change_gets_a_new_id_served_and_published(lab: Lab, served: Pa
     )
 
 
+def test_a_missing_certificate_is_noted_in_check_mode_and_stops_a_real_run(lab: Lab, served: Path) -> None:
+    missing = {**role_vars(lab, second_mode="testing"), "mta_sts_tls_cert": "/etc/roost/tls/none.pem"}
+    checked = run_role(lab, "mta_sts", missing, served, "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "/etc/roost/tls/none.pem does not exist yet" in checked.stdout
+    real = run_role(lab, "mta_sts", missing, served)
+    assert real.returncode != 0
+    assert "the certificates role issues it" in real.stdout
+    assert parse_policy(served_policy(lab, "example.test")).mode == "testing"
+
+
 def test_check_mode_on_the_converged_vps_changes_nothing(lab: Lab, served: Path) -> None:
     result = run_role(lab, "mta_sts", role_vars(lab, second_mode="testing"), served, "--check", "--diff")
     assert result.returncode == 0, result.stdout + result.stderr

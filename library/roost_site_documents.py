@@ -9,7 +9,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: roost_site_documents
-short_description: Render a domain's MTA-STS policy, its _mta-sts TXT and the client discovery documents
+short_description: Render the MTA-STS policy, its TXT record and the client discovery documents
 description:
   - Renders the policy served at C(https://mta-sts.<domain>/.well-known/mta-sts.txt)
     (RFC 8461 section 3.2), checked with Roost's own policy parser, and its C(_mta-sts) TXT
@@ -18,19 +18,26 @@ description:
   - Renders Thunderbird's C(config-v1.1.xml) and the Outlook POX autodiscover response
     (schema C(outlook/responseschema/2006a)), pointing at IMAP 993 and submission 465 with TLS.
   - Computes only (nothing changes anywhere); run it on the controller
-    (C(delegate_to: localhost)), where the C(roost) package is installed.
+    (delegated to localhost), where the C(roost) package is installed.
 version_added: "0.1.0"
 author: Roost
 options:
   domain: {description: The mail domain, type: str, required: true}
   mail_host: {description: The mail host name (C(roost_hostname)), type: str, required: true}
-  mode: {description: The policy mode, type: str, default: testing, choices: [enforce, testing, none]}
+  mode:
+    description: The policy mode.
+    type: str
+    default: testing
+    choices: [enforce, testing, none]
   mx:
     description: The MX host names (or C(*.) patterns) senders may deliver to.
     type: list
     elements: str
     required: true
-  max_age: {description: Seconds senders may cache the policy (at most 31557600), type: int, default: 604800}
+  max_age:
+    description: Seconds senders may cache the policy (at most 31557600).
+    type: int
+    default: 604800
 attributes:
   check_mode: {support: full}
   diff_mode: {support: none}

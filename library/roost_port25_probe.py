@@ -76,7 +76,11 @@ results:
   returned: always
   type: list
   elements: dict
-  sample: [{host: mx.peer.test, address: 203.0.113.25, state: blocked, detail: "connected, but no SMTP greeting within 10 s"}]
+  sample:
+    - host: mx.peer.test
+      address: 203.0.113.25
+      state: blocked
+      detail: connected, but no SMTP greeting within 10 s
 """
 
 import dataclasses

@@ -19,7 +19,10 @@ version_added: "0.1.0"
 author: Roost
 options:
   host: {description: The relay's host name, type: str, required: true}
-  port: {description: The relay's port (465 implicit TLS; 587 or 2525 STARTTLS), type: int, required: true}
+  port:
+    description: The relay's port (465 implicit TLS; 587 or 2525 STARTTLS).
+    type: int
+    required: true
   tls: {description: How TLS starts, type: str, required: true, choices: [implicit, starttls]}
   username: {description: The login, type: str, required: true}
   password: {description: The password, type: str, required: true}

@@ -35,6 +35,22 @@ def thunderbird(domain: str, mail_host: str) -> str:
     """``config-v1.1.xml`` for DOMAIN, served at ``https://autoconfig.<domain>/mail/``."""
     domain = escape(_name(domain, "domain"))
     host = escape(_name(mail_host, "mail host"))
+    servers = "".join(
+        f"""\
+    <{tag} type="{kind}">
+      <hostname>{host}</hostname>
+      <port>{port}</port>
+      <socketType>{socket_type}</socketType>
+      <authentication>password-cleartext</authentication>
+      <username>%EMAILADDRESS%</username>
+    </{tag}>
+"""
+        for tag, kind, port, socket_type in (
+            ("incomingServer", "imap", 993, "SSL"),
+            ("outgoingServer", "smtp", 465, "SSL"),
+            ("outgoingServer", "smtp", 587, "STARTTLS"),
+        )
+    )
     return f"""\
 <?xml version="1.0" encoding="UTF-8"?>
 <clientConfig version="1.1">
@@ -42,28 +58,7 @@ def thunderbird(domain: str, mail_host: str) -> str:
     <domain>{domain}</domain>
     <displayName>{domain}</displayName>
     <displayShortName>{domain}</displayShortName>
-    <incomingServer type="imap">
-      <hostname>{host}</hostname>
-      <port>993</port>
-      <socketType>SSL</socketType>
-      <authentication>password-cleartext</authentication>
-      <username>%EMAILADDRESS%</username>
-    </incomingServer>
-    <outgoingServer type="smtp">
-      <hostname>{host}</hostname>
-      <port>465</port>
-      <socketType>SSL</socketType>
-      <authentication>password-cleartext</authentication>
-      <username>%EMAILADDRESS%</username>
-    </outgoingServer>
-    <outgoingServer type="smtp">
-      <hostname>{host}</hostname>
-      <port>587</port>
-      <socketType>STARTTLS</socketType>
-      <authentication>password-cleartext</authentication>
-      <username>%EMAILADDRESS%</username>
-    </outgoingServer>
-  </emailProvider>
+{servers}  </emailProvider>
 </clientConfig>
 """
 

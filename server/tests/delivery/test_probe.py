@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roost.delivery.probe import (
     OutboundChoiceError,
@@ -17,6 +19,7 @@ from roost.delivery.probe import (
     port_open,
     probe,
     probe_address,
+    read_greeting,
 )
 
 
@@ -104,6 +107,21 @@ def test_an_endless_line_is_capped() -> None:
         state, detail = probe_address("127.0.0.1", port, timeout=10)
     assert state == "blocked"
     assert "not with an SMTP greeting" in detail
+
+
+@given(st.binary(max_size=600) | st.from_regex(rb"\A[1-6][0-9]{2}[ \r\n-]?.{0,20}", fullmatch=True))
+def test_any_bytes_are_judged_without_error(data: bytes) -> None:
+    """RFC 5321 §4.2: Reply-line = 3DIGIT (first 2-5) then SP, "-" or the line end."""
+    greeting = data.split(b"\n", 1)[0].rstrip(b"\r")
+    is_reply = (
+        greeting[:1] in (b"2", b"3", b"4", b"5")
+        and greeting[1:3].isdigit()
+        and len(greeting) >= 3
+        and greeting[3:4] in (b"", b" ", b"-")
+    )
+    state, detail = read_greeting(data)
+    assert state == ("reachable" if is_reply else "blocked")
+    assert isinstance(detail, str)
 
 
 def test_probe_stops_at_the_first_host_that_greets() -> None:

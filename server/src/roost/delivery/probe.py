@@ -68,12 +68,19 @@ def probe_address(address: str, port: int, timeout: float) -> tuple[ProbeState, 
             return "blocked", f"connected, but no SMTP greeting within {timeout:g} s"
         except OSError as exc:
             return "blocked", f"connection broken before the greeting: {exc.strerror or exc}"
-        greeting = line.split(b"\n", 1)[0].rstrip(b"\r")
-        if not _REPLY.match(greeting + b" "):
-            return "blocked", f"answered, but not with an SMTP greeting: {greeting[:80]!r}"
-        with contextlib.suppress(OSError):
-            sock.sendall(b"QUIT\r\n")  # polite to the MX we borrowed; its answer is not needed
-        return "reachable", greeting.decode("ascii", "replace")
+        state, detail = read_greeting(line)
+        if state == "reachable":
+            with contextlib.suppress(OSError):
+                sock.sendall(b"QUIT\r\n")  # polite to the MX we borrowed; no answer needed
+        return state, detail
+
+
+def read_greeting(data: bytes) -> tuple[ProbeState, str]:
+    """Judge the first line a server sent: an SMTP reply code, or something else."""
+    greeting = data.split(b"\n", 1)[0].rstrip(b"\r")
+    if not _REPLY.match(greeting + b" "):
+        return "blocked", f"answered, but not with an SMTP greeting: {greeting[:80]!r}"
+    return "reachable", greeting.decode("ascii", "replace")
 
 
 def probe(

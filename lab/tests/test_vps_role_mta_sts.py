@@ -66,7 +66,7 @@ def fetch(lab: Lab, url: str, *curl_args: str) -> subprocess.CompletedProcess[st
         [
             "curl", "-sS", "--max-time", "20", "--cacert", lab.ca,
             "--resolve", f"{host}:{port}:{lab.addr('vps')}",
-            "-o", "-", "-w", "\n%{http_code} %{content_type} %{redirect_url}", *curl_args, url,
+            "-o", "-", "-w", "\n%{http_code}|%{content_type}|%{redirect_url}", *curl_args, url,
         ],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
@@ -74,7 +74,7 @@ def fetch(lab: Lab, url: str, *curl_args: str) -> subprocess.CompletedProcess[st
 
 def body_and_status(result: subprocess.CompletedProcess[str]) -> tuple[str, list[str]]:
     body, _, status = result.stdout.rpartition("\n")
-    return body, status.split(" ")
+    return body, status.split("|")
 
 
 def txt(lab: Lab, name: str) -> list[str]:
@@ -166,6 +166,17 @@ def test_a_policy_change_gets_a_new_id_served_and_published(lab: Lab, served: Pa
         published_id(lab, "example.test")
         == render("example.test", "testing", ["mail.example.test"], 604800).id
     )
+
+
+def test_a_missing_certificate_is_noted_in_check_mode_and_stops_a_real_run(lab: Lab, served: Path) -> None:
+    missing = {**role_vars(lab, second_mode="testing"), "mta_sts_tls_cert": "/etc/roost/tls/none.pem"}
+    checked = run_role(lab, "mta_sts", missing, served, "--check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "/etc/roost/tls/none.pem does not exist yet" in checked.stdout
+    real = run_role(lab, "mta_sts", missing, served)
+    assert real.returncode != 0
+    assert "the certificates role issues it" in real.stdout
+    assert parse_policy(served_policy(lab, "example.test")).mode == "testing"
 
 
 def test_check_mode_on_the_converged_vps_changes_nothing(lab: Lab, served: Path) -> None:

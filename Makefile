@@ -17,13 +17,16 @@ TEST_DEBS := python3-venv python3-dev swaks knot knot-dnsutils libmail-dkim-perl
 	libnet-dns-perl ca-certificates openssl postfix sasl2-bin libsasl2-modules \
 	libsasl2-modules-db dovecot-imapd isync
 
-.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest bench-relay bench-imap
+.PHONY: help test demo deps venv lint unit clean bench-smtp-ingest bench-relay bench-imap \
+	controller molecule ansible-lint
 
 include lab/lab.mk
 
 help:
-	@echo "make demo   run a local Roost on loopback and send a message through it"
-	@echo "make test   install what is needed and run every test"
+	@echo "make demo        build the lab, provision its VPS with site.yml, mail the peer and back"
+	@echo "make demo KEEP=1 the same, and leave the lab up (make lab-down removes it)"
+	@echo "make test        install what is needed and run every test (molecule included)"
+	@echo "make controller  only what ansible-playbook site.yml needs, in .venv"
 
 $(STAMPS)/debs: Makefile scripts/apt-install
 	@mkdir -p $(STAMPS)
@@ -49,18 +52,38 @@ $(STAMPS)/npm: server/tests/checks/js/package-lock.json
 deps: $(STAMPS)/debs $(STAMPS)/npm
 venv: $(STAMPS)/venv
 
-lint: venv lab-lint
-	$(VENV)/bin/ruff check server bench
-	$(VENV)/bin/ruff format --check server bench
+lint: venv lab-lint ansible-lint
+	$(VENV)/bin/ruff check server bench library module_utils
+	$(VENV)/bin/ruff format --check server bench library module_utils
+	shellcheck -x scripts/demo scripts/apt-install bench/provision/run
+
+# The toolkit: production profile (.ansible-lint).
+ansible-lint: venv lab-venv
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --nocolor -q
+
+# A controller for your own VPS: ansible-core and the roost package (requirements.txt).
+controller:
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	@echo "ready: .venv/bin/ansible-playbook -i inventories/prod site.yml"
+
+# The toolkit on the lab: each scenario gets a fresh lab (molecule runs inside it, lab/run)
+# and takes it down at the end (its destroy step).
+molecule: venv lab-venv lab-deps
+	@$(MAKE) --no-print-directory lab-up
+	lab/run molecule test -s default
+	@$(MAKE) --no-print-directory lab-up
+	lab/run molecule test -s relay
 
 unit: deps venv
 	cd server && ../$(VENV)/bin/pytest -q
 
 # The lab's tests run in their own pytest run: they bring the lab up, and take it down.
-test: lint unit lab-test
+test: lint unit lab-test molecule
 
-demo: deps venv
-	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH ./scripts/demo-local
+# The lab, site.yml on its VPS, a message to the peer and the reply back, a summary.
+demo: deps venv lab-venv lab-deps
+	@KEEP=$(KEEP) scripts/demo
 
 # Benchmarks compare Roost with a real Postfix (or Dovecot, for IMAP) in the same run; they
 # are not part of `make test`.

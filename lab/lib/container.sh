@@ -33,14 +33,17 @@ container_seed() {
 }
 
 container_boot() {
-  local part="$1" root
+  local part="$1" root caps=()
   root="$(container_root "$part")"
+  # The VPS loads its own firewall (role base), as root on a real VPS can; the capability
+  # reaches only the VPS's own network namespace.
+  [[ "$part" == vps ]] && caps=(--capability=CAP_NET_ADMIN)
   mkdir -p "$LAB_LOGS" "$LAB_PIDS" "$LAB_STATE/cgroups"
   setsid "$LAB_DIR/lib/cgroup-exec" "$LAB_STATE/cgroups/$part.list" "roost-lab-$ROOST_LAB_ID-$part" \
     systemd-nspawn -D "$root" --boot --register=no --keep-unit \
     --network-namespace-path="/run/netns/$(ns_name "$part")" \
     --hostname="$(cat "$root/etc/hostname")" --resolv-conf=off --timezone=off \
-    --link-journal=no --console=read-only \
+    --link-journal=no --console=read-only "${caps[@]}" \
     </dev/null >>"$LAB_LOGS/container-$part.log" 2>&1 &
   local pid=$!
   printf '%s %s\n' "$pid" "$(proc_starttime "$pid")" >"$LAB_PIDS/container-$part.pid"

@@ -26,7 +26,7 @@ peer_mta_sts_start() {
 # Substitutes the lab's addresses into a config template.
 lab_template() {
   sed -e "s/@PEER_ADDR@/${LAB_ADDR[peer]}/g" -e "s/@CTL_ADDR@/${LAB_ADDR[ctl]}/g" \
-    -e "s/@RELAY_ADDR@/${LAB_ADDR[relay]}/g" "$1"
+    -e "s/@RELAY_ADDR@/${LAB_ADDR[relay]}/g" -e "s/@DNS_ADDR@/${LAB_ADDR[dns]}/g" "$1"
 }
 
 peer_prepare() {
@@ -43,6 +43,7 @@ peer_prepare() {
   lab_template "$conf/opendkim.conf" >"$root/etc/opendkim.conf"
   mkdir -p "$root/etc/opendkim"
   install -m 0600 "$LAB_STATE/peer/dkim.private" "$root/etc/opendkim/lab.private"
+  lab_template "$conf/opendkim-unbound.conf" >"$root/etc/opendkim/unbound.conf"
   lab_template "$conf/opendmarc.conf" >"$root/etc/opendmarc.conf"
   mkdir -p "$root/etc/opendmarc"
   printf '127.0.0.1\n%s\n%s\n' "${LAB_ADDR[peer]}" "${LAB_ADDR[ctl]}" >"$root/etc/opendmarc/ignore.hosts"

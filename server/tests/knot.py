@@ -69,11 +69,19 @@ def _free_port(address: str) -> int:
 class KnotServer:
     """knotd serving ``zones`` (name -> records) on ``address``:``port``."""
 
-    def __init__(self, zones: dict[str, str], address: str = "127.0.0.1", ttl: int = 0) -> None:
+    def __init__(
+        self,
+        zones: dict[str, str],
+        address: str = "127.0.0.1",
+        ttl: int = 0,
+        tsig: tuple[str, str, str] | None = None,
+    ) -> None:
         if not zones:
             raise ValueError("KnotServer needs at least one zone")
         self.address = address
         self.ttl = ttl  # 0 by default: tests change zones and must not see cached answers
+        # (name, algorithm, base64 secret): the key may update (RFC 2136) and transfer.
+        self.tsig = tsig
         self.port = 0
         self._zones = {name.rstrip(".").lower(): records for name, records in zones.items()}
         self._serial = int(time.time())
@@ -146,8 +154,15 @@ class KnotServer:
 
     def _config(self, root: Path) -> str:
         zones = "\n".join(f"  - domain: {name}." for name in self._zones)
+        acl = ""
+        if self.tsig:
+            name, algorithm, secret = self.tsig
+            acl = (
+                f"key:\n  - id: {name}\n    algorithm: {algorithm}\n    secret: {secret}\n"
+                f"acl:\n  - id: tsig\n    key: {name}\n    action: [update, transfer]\n"
+            )
         return f"""\
-server:
+{acl}server:
     rundir: "{root}/run"
     user: root:root
     listen: {self.address}@{self.port}
@@ -164,6 +179,7 @@ template:
     file: "%s.zone"
     zonefile-sync: -1
     journal-content: none
+{"    acl: tsig" if self.tsig else ""}
 zone:
 {zones}
 """

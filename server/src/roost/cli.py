@@ -17,7 +17,9 @@ from roost import config as config_module
 from roost.config import Config, ConfigError
 from roost.control import wake_server
 from roost.devinit import DevInitError, init_dev
-from roost.dkim.keys import DKIMKeyStore
+from roost.dkim.keys import DKIMKeyError, DKIMKeyStore
+from roost.dnsprovider import DNSProviderError
+from roost.dnsprovider.cli import add_commands as add_dns_commands
 from roost.privileges import PrivilegeError, drop_to
 from roost.queue.spool import QueueError, Spool
 from roost.store.errors import StoreError
@@ -40,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         ConfigError,
         CommandError,
         DevInitError,
+        DKIMKeyError,
         PrivilegeError,
         StoreError,
         QueueError,
+        DNSProviderError,
         OSError,
     ) as exc:
         print(f"roost: {exc}", file=sys.stderr)
@@ -79,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mailbox_commands(commands)
     _add_dkim_commands(commands)
     _add_queue_commands(commands)
+    _add_accounts_commands(commands)
+    add_dns_commands(commands, dkim_for_dns)
+    _add_cert_commands(commands)
     return parser
 
 
@@ -142,6 +149,11 @@ def _add_dkim_commands(commands: argparse._SubParsersAction) -> None:
     keygen.add_argument("--algorithm", choices=("rsa2048", "ed25519"), default="rsa2048")
     keygen.add_argument("--selector")
     _action(dkim, "dns", cmd_dkim_dns, "print the TXT records to publish").add_argument("domain")
+    ensure = _action(
+        dkim, "ensure", cmd_dkim_ensure, "make each algorithm's key a domain lacks; JSON out"
+    )
+    ensure.add_argument("domains", nargs="+", metavar="domain")
+    ensure.add_argument("--check", action="store_true", help="only report what would be made")
 
 
 def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
@@ -154,6 +166,24 @@ def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
     _action(queue, "bounce", cmd_queue_bounce, "give up on a message and bounce it").add_argument(
         "id"
     )
+
+
+def _add_accounts_commands(commands: argparse._SubParsersAction) -> None:
+    accounts = _group(commands, "accounts", "domains, users and aliases as a whole")
+    sync = _action(
+        accounts,
+        "sync",
+        cmd_accounts_sync,
+        "add or correct what a JSON document on stdin lists; never removes anything",
+    )
+    sync.add_argument("--check", action="store_true", help="only report what would change")
+
+
+def _add_cert_commands(commands: argparse._SubParsersAction) -> None:
+    """`roost cert renew|status` live with the ACME code (they need no server config)."""
+    from roost.acme.commands import add_commands
+
+    add_commands(commands)
 
 
 def load_config(args: argparse.Namespace) -> Config:
@@ -367,12 +397,61 @@ def cmd_queue_bounce(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accounts_sync(args: argparse.Namespace) -> int:
+    """Prints the changes as JSON, so scripts (and Ansible) know whether anything changed."""
+    import json
+
+    from roost.accounts import AccountsError, listing, parse_accounts, planned_listing, sync
+
+    try:
+        document = json.load(sys.stdin)
+        wanted = parse_accounts(document)
+    except (json.JSONDecodeError, AccountsError) as exc:
+        raise CommandError(
+            f"accounts sync reads {{domains, users, aliases}} as JSON on stdin: {exc}"
+        ) from None
+    store = open_store(load_config(args))
+    before = listing(store)
+    changes = sync(store, wanted, check=args.check)
+    after = planned_listing(before, wanted, changes) if args.check else listing(store)
+    print(json.dumps({**changes.as_dict(), "before": before, "after": after}, indent=2))
+    return 0
+
+
 def cmd_dkim_keygen(args: argparse.Namespace) -> int:
     config = load_config(args)
     drop_to(config.run_as_user, config.run_as_group)
     key = DKIMKeyStore(config.dkim_dir).generate(args.domain, args.algorithm, args.selector)
     print(f"created {key.algorithm} key {key.selector} for {key.domain}")
     return 0
+
+
+def cmd_dkim_ensure(args: argparse.Namespace) -> int:
+    """Prints {domain: {created, records}}; only public halves, for DNS automation."""
+    import json
+    from dataclasses import asdict
+
+    from roost.dkim.provision import ensure_keys
+
+    config = load_config(args)
+    drop_to(config.run_as_user, config.run_as_group)
+    found = ensure_keys(DKIMKeyStore(config.dkim_dir), args.domains, check=args.check)
+    print(json.dumps({domain: asdict(keys) for domain, keys in found.items()}, indent=2))
+    return 0
+
+
+def dkim_for_dns(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(selector, TXT value) of the domain's stored keys, when a config file is readable.
+
+    Also records the config's hostname as the default mail host of `roost dns`.
+    """
+    try:
+        config = load_config(args)
+    except ConfigError:
+        return []
+    args.config_hostname = config.hostname
+    keys = DKIMKeyStore(config.dkim_dir).keys(args.domain)
+    return [(k.selector, k.dns_value()) for k in keys]
 
 
 def cmd_dkim_dns(args: argparse.Namespace) -> int:

@@ -43,12 +43,24 @@ def ensure_dir(directory: Path) -> None:
     _DURABLE_DIRS.add(directory)
 
 
-def write_durably(path: Path, data: bytes) -> None:
-    """Write `data` at `path` so that, once this returns, a crash cannot lose or tear it."""
+def write_durably(path: Path, data: bytes, *, mode: int = 0o600, gid: int = -1) -> None:
+    """Write `data` at `path` so that, once this returns, a crash cannot lose or tear it.
+
+    The file gets `mode` and group `gid` before it is renamed into place, so readers never
+    see it with other permissions. A temporary file a crash left behind is replaced.
+    """
     temp = path.with_name(TEMP_PREFIX + path.name)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        temp.unlink()
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if gid != -1:
+                os.fchown(handle.fileno(), -1, gid)
+            if mode != 0o600:  # message files keep the creation mode: no extra system call
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,0 +1,125 @@
+"""`roost accounts sync` (what the Ansible role runs): adds and corrects, reports changed only
+when something changed, re-sets a password only when it stopped verifying, removes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roost.accounts import AccountsError, parse_accounts, sync
+from roost.dkim.keys import DKIMKeyStore
+from roost.dkim.provision import PENDING_VALUE, ensure_keys
+from roost.passwords import verify_password
+from roost.store.sqlite import SQLiteStore
+from tests.roostproc import roost_dev
+
+WANTED = {
+    "domains": ["example.test", "Second.TEST"],
+    "users": [{"address": "Me@example.test", "password": "first secret"}],
+    "aliases": [
+        {"address": "postmaster@second.test", "to": ["me@example.test"]},
+        {"address": "team@example.test", "to": ["me@example.test", "Friend@remote.test"]},
+    ],
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path)
+    yield store
+    store.close()
+
+
+def test_first_sync_adds_everything_second_changes_nothing(store: SQLiteStore) -> None:
+    first = sync(store, parse_accounts(WANTED))
+    assert first.domains_added == ["example.test", "second.test"]
+    assert first.users_added == ["me@example.test"]
+    assert first.aliases_added == ["postmaster@second.test", "team@example.test"]
+    assert store.list_aliases()["team@example.test"] == ["me@example.test", "Friend@remote.test"]
+    assert not sync(store, parse_accounts(WANTED)).changed
+
+
+def test_postmaster_and_abuse_aliases_fill_what_is_not_listed(store: SQLiteStore) -> None:
+    wanted = dict(WANTED, postmaster="me@example.test")
+    sync(store, parse_accounts(wanted))
+    aliases = store.list_aliases()
+    for address in ("postmaster@example.test", "abuse@example.test", "abuse@second.test"):
+        assert aliases[address] == ["me@example.test"]
+    assert "postmaster@second.test" in aliases  # listed explicitly, kept as listed
+
+
+def test_check_mode_reports_without_writing(store: SQLiteStore) -> None:
+    planned = sync(store, parse_accounts(WANTED), check=True)
+    assert planned.changed and planned.users_added == ["me@example.test"]
+    assert store.list_domains() == [] and store.list_users() == []
+
+
+def test_password_reset_only_when_it_no_longer_verifies(store: SQLiteStore) -> None:
+    sync(store, parse_accounts(WANTED))
+    before = store.password_hash("me@example.test")
+    assert not sync(store, parse_accounts(WANTED)).passwords_set
+    assert store.password_hash("me@example.test") == before
+    changed = dict(WANTED, users=[{"address": "me@example.test", "password": "second secret"}])
+    assert sync(store, parse_accounts(changed)).passwords_set == ["me@example.test"]
+    stored = store.password_hash("me@example.test")
+    assert stored is not None and verify_password(stored, "second secret")
+
+
+def test_changed_alias_targets_are_replaced_and_nothing_unlisted_removed(
+    store: SQLiteStore,
+) -> None:
+    sync(store, parse_accounts(WANTED))
+    store.add_alias("keep@example.test", ["me@example.test"])
+    moved = dict(WANTED, aliases=[{"address": "team@example.test", "to": "other@remote.test"}])
+    changes = sync(store, parse_accounts(moved))
+    assert changes.aliases_changed == ["team@example.test"]
+    aliases = store.list_aliases()
+    assert aliases["team@example.test"] == ["other@remote.test"]
+    assert "keep@example.test" in aliases and "postmaster@second.test" in aliases
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        ([], "expected an object"),
+        ({"users": [{"address": "a@example.test"}]}, "users[0]"),
+        ({"aliases": [{"address": "a@example.test"}]}, "aliases[0]"),
+        ({"domains": "example.test"}, "domains: expected a list"),
+        (
+            {
+                "users": [{"address": "a@x.test", "password": "p"}],
+                "aliases": [{"address": "A@x.test", "to": ["b@x.test"]}],
+            },
+            "both as a user and as an alias",
+        ),
+    ],
+)
+def test_malformed_document_names_the_entry(document: object, named: str) -> None:
+    with pytest.raises(AccountsError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        parse_accounts(document)
+
+
+def test_dkim_keys_made_once_per_algorithm(tmp_path: Path) -> None:
+    keys = DKIMKeyStore(tmp_path / "dkim")
+    planned = ensure_keys(keys, ["example.test"], check=True)["example.test"]
+    assert len(planned.created) == 2 and {r["value"] for r in planned.records} == {PENDING_VALUE}
+    assert keys.keys("example.test") == []
+    made = ensure_keys(keys, ["example.test"])["example.test"]
+    assert sorted(r["value"].split(";")[1].strip() for r in made.records) == ["k=ed25519", "k=rsa"]
+    again = ensure_keys(keys, ["example.test"])["example.test"]
+    assert again.created == [] and again.records == made.records
+
+
+def test_cli_sync_prints_changes_as_json() -> None:
+    with roost_dev() as dev:
+        document = json.dumps(WANTED)
+        first = json.loads(dev.cli("accounts", "sync", "--check", stdin=document).stdout)
+        assert first["changed"] and first["domains_added"] == ["second.test"]
+        dev.cli("accounts", "sync", stdin=document)
+        second = json.loads(dev.cli("accounts", "sync", stdin=document).stdout)
+        assert second["changed"] is False
+        refused = dev.cli("accounts", "sync", stdin="not json", check=False)
+        assert refused.returncode == 1 and "as JSON on stdin" in refused.stderr

@@ -131,13 +131,13 @@ def ensure(
             result.retired.append(entry.selector)
         else:
             value = values.get(entry.selector, PENDING_VALUE)
-            result.records.append({"selector": entry.selector, "value": value, "phase": entry.phase})
+            result.records.append(
+                {"selector": entry.selector, "value": value, "phase": entry.phase}
+            )
     return result
 
 
-def activate(
-    store: DKIMKeyStore, domain: str, now: datetime, *, check: bool = False
-) -> list[str]:
+def activate(store: DKIMKeyStore, domain: str, now: datetime, *, check: bool = False) -> list[str]:
     """Phase 2 for one domain: pending keys sign, the ones they replace retire.
 
     Call it only once every authoritative server serves the pending records.
@@ -181,12 +181,8 @@ def status(store: DKIMKeyStore, domain: str, policy: Policy) -> list[StatusRow]:
     rows = []
     for e in sorted(store.states(domain).values(), key=lambda e: (e.created, e.selector)):
         due = {"active": policy.rotate_at(e), "retiring": policy.remove_at(e)}.get(e.phase)
-        rows.append(
-            StatusRow(
-                domain, e.selector, e.algorithm, e.phase, e.created,
-                e.activated, e.retiring, e.removed, due,
-            )  # fmt: skip
-        )
+        dates = (e.created, e.activated, e.retiring, e.removed, due)
+        rows.append(StatusRow(domain, e.selector, e.algorithm, e.phase, *dates))
     return rows
 
 

@@ -19,9 +19,9 @@ import dns.query
 import dns.rcode
 import pytest
 from roleplay import REPO, changed_count, prepare_vps, run_role
+from test_smtp import message, wait_for_mail
 
 from conftest import Lab
-from test_smtp import message, wait_for_mail
 
 PLAYBOOK = REPO / "lab" / "tests" / "playbooks" / "dkim_rotation.yml"
 DOMAIN = "example.test"
@@ -66,9 +66,7 @@ def served(lab: Lab, selector: str) -> list[str]:
     response = dns.query.udp(query, lab.addr("dns"), timeout=5)
     if response.rcode() == dns.rcode.NXDOMAIN:
         return []
-    return [
-        b"".join(rdata.strings).decode() for rrset in response.answer for rdata in rrset
-    ]
+    return [b"".join(rdata.strings).decode() for rrset in response.answer for rdata in rrset]
 
 
 def signed_on_vps(lab: Lab, token: str) -> bytes:

@@ -88,6 +88,18 @@ def test_dkim_keygen_and_dns_records(dev: RoostProcess) -> None:
     assert "k=ed25519" in " ".join(records)
 
 
+def submit(dev: RoostProcess, message: bytes) -> None:
+    """alice@example.test (password pw-alice-1) sends MESSAGE to herself on port 465."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL(
+        "127.0.0.1", dev.port("submissions"), context=context, timeout=10
+    ) as client:
+        client.login("alice@example.test", "pw-alice-1")
+        client.sendmail("alice@example.test", ["alice@example.test"], message)
+
+
 def test_serve_drops_privileges_stops_cleanly_and_exports(dev: RoostProcess) -> None:
     dev.add_user("alice@example.test", "pw-alice-1")
     dev.start()
@@ -96,19 +108,11 @@ def test_serve_drops_privileges_stops_cleanly_and_exports(dev: RoostProcess) -> 
     uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
     if os.geteuid() == 0:
         assert uid == pwd.getpwnam("nobody").pw_uid
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP_SSL(
-        "127.0.0.1", dev.port("submissions"), context=context, timeout=10
-    ) as client:
-        client.login("alice@example.test", "pw-alice-1")
-        client.sendmail(
-            "alice@example.test",
-            ["alice@example.test"],
-            b"From: alice@example.test\r\nSubject: note to self\r\n\r\n"
-            b"From here on\r\n>From quoted\r\n",
-        )
+    submit(
+        dev,
+        b"From: alice@example.test\r\nSubject: note to self\r\n\r\n"
+        b"From here on\r\n>From quoted\r\n",
+    )
     assert dev.stop() == 0
     assert "stopped" in dev.log.read_text()
     exported = dev.export("alice@example.test")
@@ -168,15 +172,7 @@ def test_serve_explains_a_state_dir_the_service_user_cannot_write(dev: RoostProc
 
 def _send_and_read_selectors(dev: RoostProcess, subject: str) -> list[str]:
     """Sends a message to oneself through submission and returns its DKIM selectors."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP_SSL(
-        "127.0.0.1", dev.port("submissions"), context=context, timeout=10
-    ) as client:
-        client.login("alice@example.test", "pw-alice-1")
-        message = f"From: alice@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n"
-        client.sendmail("alice@example.test", ["alice@example.test"], message.encode())
+    submit(dev, f"From: alice@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n".encode())
     out = dev.directory / f"{subject}.mbox"
     out.write_bytes(dev.export("alice@example.test"))
     [received] = [m for m in mailbox.mbox(out) if m["Subject"] == subject]

@@ -36,8 +36,8 @@ def vps(lab: Lab) -> Lab:
     return lab
 
 
-def converge(lab: Lab, tmp: Path, now: datetime, **extra: Any) -> int:
-    """One run of the playbook at NOW; returns changed=N of the VPS."""
+def converge(lab: Lab, tmp: Path, now: datetime, *flags: str, **extra: Any) -> int:
+    """One run of the playbook at NOW (ansible-playbook FLAGS); returns changed=N of the VPS."""
     tsig = lab.json("dns", "tsig")
     variables = {
         "roost_domains": [{"name": DOMAIN}],
@@ -50,7 +50,7 @@ def converge(lab: Lab, tmp: Path, now: datetime, **extra: Any) -> int:
         "roost_dkim_now": now.isoformat(),
         **extra,
     }  # fmt: skip
-    result = run_role(lab, "roost", variables, tmp, playbook=PLAYBOOK)
+    result = run_role(lab, "roost", variables, tmp, *flags, playbook=PLAYBOOK)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return changed_count(result)
 
@@ -141,3 +141,9 @@ def test_forced_rotation_keeps_mail_verifying(vps: Lab, tmp_path: Path) -> None:
     assert served(vps, "r20261201") == [] and served(vps, "e20261201") == []
     assert served(vps, "r20261202") and served(vps, "e20261202")
     assert converge(vps, tmp_path, day9) == 0
+
+    # Rotation due again (180 days after day 1): check mode shows it and changes nothing.
+    day200 = T0 + timedelta(days=200)
+    assert converge(vps, tmp_path, day200, "--check", "--diff") > 0
+    assert status(vps, day200)["r20261202"] == "active"
+    assert "r20270619" not in status(vps, day200) and served(vps, "r20270619") == []

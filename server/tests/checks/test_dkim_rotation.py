@@ -185,3 +185,33 @@ def test_unreadable_state_names_the_file_and_the_fix(provisioned: DKIMKeyStore) 
 def test_policy_rejects_a_zero_rotation_period() -> None:
     with pytest.raises(ValueError, match="roost_dkim_rotate_days"):
         Policy(rotate_days=0)
+
+
+def test_a_legacy_domain_records_its_phases_before_a_new_key_exists(
+    store: DKIMKeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash right after the new key is written must not let it sign unpublished."""
+    store.generate(DOMAIN, "rsa2048", "r202611", created=day(-200))
+    store.generate(DOMAIN, "ed25519", "e202611", created=day(-1))
+    real_generate = store.generate
+
+    def generate_then_crash(*args: object, **kwargs: object) -> None:
+        real_generate(*args, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "generate", generate_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        ensure(store, DOMAIN, T0, POLICY)
+    signer = DKIMKeyStore(store.key_dir)
+    assert phases(signer) == {"r202611": "active", "e202611": "active", "r20261130": "pending"}
+    assert [k.selector for k in signer.current(DOMAIN)] == ["r202611", "e202611"]
+
+
+def test_of_two_pending_keys_the_newest_signs(provisioned: DKIMKeyStore) -> None:
+    provisioned.generate(DOMAIN, "ed25519", "m2", created=day(2))
+    provisioned.generate(DOMAIN, "ed25519", "m1", created=day(1))
+    assert activate(provisioned, DOMAIN, day(3)) == ["m1", "m2"]
+    assert phases(provisioned) == {
+        "r20261130": "active", "e20261130": "retiring", "m1": "retiring", "m2": "active",
+    }  # fmt: skip
+    assert signing(provisioned) == ["r20261130", "m2"]

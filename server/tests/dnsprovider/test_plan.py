@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from roost.dnsprovider import Record
-from roost.dnsprovider.plan import RecordSet, plan
 from roost.dnsprovider.base import InvalidRecordError
+from roost.dnsprovider.plan import RecordSet, plan
 from roost.dnsprovider.records import MailDomain, dkim_repairs, mail_records, mta_sts_record
 from roost.dnsprovider.spf import SPFMergeError
 

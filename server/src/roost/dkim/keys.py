@@ -146,9 +146,7 @@ class DKIMKeyStore:
         if selector is None:
             selector = f"{algorithm[0]}{created:%Y%m}"
         selector = _check_name("selector", selector)
-        domain_dir = self.key_dir / domain
-        _private_dir(self.key_dir)
-        _private_dir(domain_dir)
+        domain_dir = self.ensure_domain_dir(domain)
         pem_path = domain_dir / f"{selector}.pem"
         pem = _private_key_pem(algorithm)
         try:
@@ -170,6 +168,13 @@ class DKIMKeyStore:
 
     def domain_dir(self, domain: str) -> Path:
         return self.key_dir / _check_name("domain", domain)
+
+    def ensure_domain_dir(self, domain: str) -> Path:
+        """The domain's key directory, made private (0700) if missing."""
+        domain_dir = self.domain_dir(domain)
+        _private_dir(self.key_dir)
+        _private_dir(domain_dir)
+        return domain_dir
 
     def keys(self, domain: str) -> list[DKIMKey]:
         """Every stored key of ``domain``, oldest first."""

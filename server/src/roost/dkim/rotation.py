@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from roost.dkim.keys import ALGORITHMS, DKIMKeyStore
-from roost.dkim.state import SelectorState, write_state
+from roost.dkim.state import SelectorState, read_state, write_state
 
 #: The TXT value reported in check mode for a key not made yet (its public half is unknown).
 PENDING_VALUE = "v=DKIM1; p=(made on the server when the play runs for real)"
@@ -110,13 +110,18 @@ def ensure(
         if any(e.phase == "pending" for e in of_algorithm):
             continue  # made by an earlier run; activation follows its publication
         active = [e for e in of_algorithm if e.phase == "active"]
-        if active and not policy.force and now < policy.rotate_at(active[-1]):
+        newest = max(active, key=lambda e: e.created, default=None)
+        if newest and not policy.force and now < policy.rotate_at(newest):
             continue
         selector = new_selector(algorithm, now, states)
         result.created.append(selector)
         if check:
             states[selector] = SelectorState(selector, algorithm, now, "pending")
             continue
+        if read_state(store.domain_dir(domain)) is None:
+            # Without a state file the newest key signs (roost.dkim.state): record the
+            # phases first, so the new key is pending from the moment it exists.
+            write_state(store.ensure_domain_dir(domain), states.values())
         key = store.generate(domain, algorithm, selector, created=now)
         states[selector] = SelectorState(selector, algorithm, key.created, "pending")
     if not check:
@@ -144,7 +149,10 @@ def activate(store: DKIMKeyStore, domain: str, now: datetime, *, check: bool = F
     Returns the selectors activated (none: nothing changed).
     """
     states = store.states(domain)
-    pending = [e for e in states.values() if e.phase == "pending"]
+    # Oldest first: of several pending keys of one algorithm the newest ends up signing.
+    pending = sorted(
+        (e for e in states.values() if e.phase == "pending"), key=lambda e: (e.created, e.selector)
+    )
     for new in pending:
         for old in states.values():
             if old.algorithm == new.algorithm and old.phase == "active":

@@ -288,6 +288,12 @@ def _awaited(params, zone, result):
     return list(dict.fromkeys(records))
 
 
+def _in_use(params, zone):
+    """Names of the DKIM keys that sign or retire: their records should be there already."""
+    keys = (params["mail"] or {}).get("dkim", [])
+    return [f"{k['selector']}._domainkey.{zone}" for k in keys if k["phase"] != "pending"]
+
+
 def _as_dict(record):
     return {"name": record.name, "type": record.type, "value": record.value, "ttl": record.ttl}
 
@@ -316,7 +322,7 @@ def main():
     except DNSProviderError as exc:
         module.fail_json(msg=str(exc))
     conflicts = [c.message() for c in result.conflicts]
-    for message in conflicts + dkim_repairs(result):
+    for message in conflicts + dkim_repairs(result, _in_use(params, zone)):
         module.warn(message)
     output = {
         "changed": result.changed,

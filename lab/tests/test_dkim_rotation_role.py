@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+import subprocess
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import dns.message
 import dns.query
 import dns.rcode
+import dns.tsigkeyring
+import dns.update
 import pytest
 from roleplay import REPO, changed_count, prepare_vps, run_role
 from test_smtp import message, wait_for_mail
@@ -38,6 +41,16 @@ def vps(lab: Lab) -> Lab:
 
 def converge(lab: Lab, tmp: Path, now: datetime, *flags: str, **extra: Any) -> int:
     """One run of the playbook at NOW (ansible-playbook FLAGS); returns changed=N of the VPS."""
+    return changed_count(run(lab, tmp, now, *flags, **extra))
+
+
+def converge_output(lab: Lab, tmp: Path, now: datetime) -> str:
+    """What the run printed, warnings included, unwrapped."""
+    result = run(lab, tmp, now)
+    return " ".join((result.stdout + result.stderr).split())
+
+
+def run(lab: Lab, tmp: Path, now: datetime, *flags: str, **extra: Any) -> subprocess.CompletedProcess[str]:
     tsig = lab.json("dns", "tsig")
     variables = {
         "roost_domains": [{"name": DOMAIN}],
@@ -52,7 +65,7 @@ def converge(lab: Lab, tmp: Path, now: datetime, *flags: str, **extra: Any) -> i
     }  # fmt: skip
     result = run_role(lab, "roost", variables, tmp, *flags, playbook=PLAYBOOK)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return changed_count(result)
+    return result
 
 
 def status(lab: Lab, now: datetime) -> dict[str, str]:
@@ -67,6 +80,17 @@ def served(lab: Lab, selector: str) -> list[str]:
     if response.rcode() == dns.rcode.NXDOMAIN:
         return []
     return [b"".join(rdata.strings).decode() for rrset in response.answer for rdata in rrset]
+
+
+def edit_by_hand(lab: Lab, selector: str, value: str) -> None:
+    """Replace the selector's record in Knot behind the toolkit's back (RFC 2136, TSIG)."""
+    key = lab.json("dns", "tsig")
+    keyring = dns.tsigkeyring.from_text({key["name"]: key["secret"]})
+    update = dns.update.UpdateMessage(
+        DOMAIN, keyring=keyring, keyname=key["name"], keyalgorithm=key["algorithm"]
+    )
+    update.replace(f"{selector}._domainkey", 600, "TXT", f'"{value}"')
+    assert dns.query.tcp(update, lab.addr("dns"), timeout=5).rcode() == dns.rcode.NOERROR
 
 
 def signed_on_vps(lab: Lab, token: str) -> bytes:
@@ -140,6 +164,14 @@ def test_forced_rotation_keeps_mail_verifying(vps: Lab, tmp_path: Path) -> None:
     }  # fmt: skip
     assert served(vps, "r20261201") == [] and served(vps, "e20261201") == []
     assert served(vps, "r20261202") and served(vps, "e20261202")
+    assert converge(vps, tmp_path, day9) == 0
+
+    # A record edited by hand is reported and repaired: the server's key is published again.
+    good = served(vps, "e20261202")
+    edit_by_hand(vps, "e20261202", "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+    output = converge_output(vps, tmp_path, day9)
+    assert "did not match the server's private key" in output
+    assert served(vps, "e20261202") == good
     assert converge(vps, tmp_path, day9) == 0
 
     # Rotation due again (180 days after day 1): check mode shows it and changes nothing.

@@ -87,6 +87,14 @@ def test_dkim_record_not_holding_the_servers_key_is_replaced_and_reported() -> N
     assert dkim_repairs(plan(ZONE, mail_records(SPEC), result.after)) == []
 
 
+def test_a_missing_dkim_record_of_a_key_in_use_is_reported() -> None:
+    e1 = "e1._domainkey.example.org"
+    result = plan(ZONE, mail_records(SPEC), [])
+    [message] = dkim_repairs(result, published=[e1])
+    assert e1 in message and "missing" in message
+    assert dkim_repairs(result) == []  # a new (pending) key is no repair
+
+
 def test_only_the_named_retired_selectors_are_deleted() -> None:
     spec = replace(SPEC, dkim=SPEC.dkim[:1], dkim_retired=["e0"])
     zone = [

@@ -6,7 +6,7 @@ One function, used by the ``dns`` role (through ``roost_dns_records``) and by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from roost.dnsprovider.base import DEFAULT_TTL, InvalidRecordError, in_zone, normalize_name
@@ -123,18 +123,27 @@ def mta_sts_record(domain: str, policy_id: str, ttl: int = DEFAULT_TTL) -> Recor
     )  # fmt: skip
 
 
-def dkim_repairs(result: Plan) -> list[str]:
-    """A message for each DKIM record that did not hold the server's key and was replaced.
+def dkim_repairs(result: Plan, published: Iterable[str] = ()) -> list[str]:
+    """A message for each DKIM record that did not hold the server's key and was replaced,
+    and for each one of PUBLISHED (names of keys already signing or retiring) that was
+    missing and is published again.
 
     A record deleted without a new one at its name is a retired selector, not a repair.
     """
     created = {c.record.name for c in result.changes if c.action == "create"}
-    return [
-        f"the DKIM record {c.record.name} did not match the server's private key (edited by "
-        "hand or left from another key); replaced with the server's key"
-        for c in result.changes
-        if c.action == "delete" and "._domainkey." in c.record.name and c.record.name in created
+    deleted = {c.record.name for c in result.changes if c.action == "delete"}
+    replaced = [
+        f"the DKIM record {name} did not match the server's private key (edited by hand or "
+        "left from another key); replaced with the server's key"
+        for name in sorted(created & deleted)
+        if "._domainkey." in name
     ]
+    lost = [
+        f"the DKIM record {name} of a key in use was missing (deleted by hand?); published again"
+        for name in sorted(created - deleted)
+        if name in {normalize_name(n) for n in published}
+    ]
+    return replaced + lost
 
 
 def _mailto(address: str) -> str:

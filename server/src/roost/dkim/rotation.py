@@ -125,11 +125,12 @@ def ensure(
         key = store.generate(domain, algorithm, selector, created=now)
         states[selector] = SelectorState(selector, algorithm, key.created, "pending")
     if not check:
+        if result.changed or set(states) != set(store.states(domain)):
+            write_state(store.domain_dir(domain), states.values())
+        # After the state is written: a crash in between leaves files the next run removes.
         for entry in states.values():
             if entry.phase == "removed" and entry.selector in on_disk:
                 store.remove(domain, entry.selector)
-        if result.changed or set(states) != set(store.states(domain)):
-            write_state(store.domain_dir(domain), states.values())
     values = {key.selector: key.dns_value() for key in store.keys(domain)}
     for entry in sorted(states.values(), key=lambda e: (e.created, e.selector)):
         if entry.phase == "removed":

@@ -13,7 +13,9 @@ short_description: Publish a mail domain's DNS records without touching anything
 description:
   - Reads the zone once through the DNS provider, computes the changes that make it hold the
     given record sets, and applies them (or only reports them in check mode).
-  - Only records Roost manages change; nothing else is ever deleted. TXT values are told apart
+  - Only records Roost manages change; nothing else is ever deleted but the records of the
+    DKIM selectors named in O(mail.dkim_retired). A DKIM record at one of Roost's selectors
+    that does not hold the server's key is replaced, with a warning. TXT values are told apart
     by their prefix (C(v=spf1), C(v=DMARC1), ...), so other TXT records at a name are kept.
     An existing SPF record keeps its mechanisms and gains Roost's (at most 10 look-ups).
     A record the zone holds where Roost wants another (an MX, a DMARC policy) is reported as a
@@ -56,6 +58,21 @@ options:
         suboptions:
           selector: {description: The selector, type: str, required: true}
           value: {description: The TXT value (C(v=DKIM1; k=...; p=...)), type: str, required: true}
+          phase:
+            description:
+              - The selector's phase on the server. A C(pending) record is always waited for
+                (every authoritative server must serve it before the server signs with it),
+                even when an earlier run created it.
+            type: str
+            choices: [pending, active, retiring]
+            default: active
+      dkim_retired:
+        description:
+          - Selectors Roost made and has retired (C(roost_dkim_retired[zone])); their
+            C(v=DKIM1) records are deleted. No other C(_domainkey) record is ever touched.
+        type: list
+        elements: str
+        default: []
       dmarc_policy: {description: DMARC p=, type: str, default: none, choices: [none, quarantine, reject]}
       dmarc_rua: {description: DMARC aggregate report address, type: str}
       tlsrpt_rua: {description: TLS-RPT report address, type: str}
@@ -161,10 +178,10 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
-    from roost.dnsprovider import DNSProviderError, open_provider, wait_for_propagation
+    from roost.dnsprovider import DNSProviderError, Record, open_provider, wait_for_propagation
     from roost.dnsprovider.base import in_zone, normalize_name
     from roost.dnsprovider.plan import RecordSet, sync
-    from roost.dnsprovider.records import MailDomain, mail_records
+    from roost.dnsprovider.records import MailDomain, dkim_repairs, mail_records
 except ImportError:
     ROOST_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -188,8 +205,14 @@ ARGUMENT_SPEC = {
                 "options": {
                     "selector": {"type": "str", "required": True},
                     "value": {"type": "str", "required": True},
+                    "phase": {
+                        "type": "str",
+                        "choices": ["pending", "active", "retiring"],
+                        "default": "active",
+                    },
                 },
             },
+            "dkim_retired": {"type": "list", "elements": "str", "default": []},
             "dmarc_policy": {
                 "type": "str",
                 "default": "none",
@@ -238,6 +261,7 @@ def _record_sets(params, zone):
             ipv4=mail["ipv4"],
             ipv6=mail["ipv6"],
             dkim=[(k["selector"], k["value"]) for k in mail["dkim"]],
+            dkim_retired=mail["dkim_retired"],
             dmarc_policy=mail["dmarc_policy"],
             dmarc_rua=mail["dmarc_rua"],
             tlsrpt_rua=mail["tlsrpt_rua"],
@@ -260,6 +284,22 @@ def _record_sets(params, zone):
     return sets
 
 
+def _awaited(params, zone, result):
+    """Records to wait for: the ones created (with O(wait)) and every pending DKIM key."""
+    records = [c.record for c in result.changes if c.action == "create"] if params["wait"] else []
+    for key in (params["mail"] or {}).get("dkim", []):
+        if key["phase"] == "pending":
+            name = f"{key['selector']}._domainkey.{zone}"
+            records.append(Record.make(name, "TXT", key["value"]))
+    return list(dict.fromkeys(records))
+
+
+def _in_use(params, zone):
+    """Names of the DKIM keys that sign or retire: their records should be there already."""
+    keys = (params["mail"] or {}).get("dkim", [])
+    return [f"{k['selector']}._domainkey.{zone}" for k in keys if k["phase"] != "pending"]
+
+
 def _as_dict(record):
     return {"name": record.name, "type": record.type, "value": record.value, "ttl": record.ttl}
 
@@ -280,17 +320,15 @@ def main():
             replace_conflicts=params["replace_conflicts"],
             check=module.check_mode,
         )
-        if result.changed and params["wait"] and not module.check_mode:
-            for change in result.changes:
-                if change.action == "create":
-                    rec = change.record
-                    wait_for_propagation(
-                        zone, rec.name, rec.type, [rec.value], timeout=params["wait_timeout"]
-                    )
+        if not module.check_mode:
+            for rec in _awaited(params, zone, result):
+                wait_for_propagation(
+                    zone, rec.name, rec.type, [rec.value], timeout=params["wait_timeout"]
+                )
     except DNSProviderError as exc:
         module.fail_json(msg=str(exc))
     conflicts = [c.message() for c in result.conflicts]
-    for message in conflicts:
+    for message in conflicts + dkim_repairs(result, _in_use(params, zone)):
         module.warn(message)
     output = {
         "changed": result.changed,

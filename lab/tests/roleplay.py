@@ -43,9 +43,15 @@ def prepare_vps(lab: Lab) -> None:
 
 
 def run_role(
-    lab: Lab, role: str, variables: dict[str, Any], tmp: Path, *extra: str
+    lab: Lab,
+    role: str,
+    variables: dict[str, Any],
+    tmp: Path,
+    *extra: str,
+    playbook: Path = PLAYBOOK,
 ) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook with the repository's library/ and roles/, as site.yml would run it."""
+    """ansible-playbook with the repository's library/ and roles/, as site.yml would run it
+    (PLAYBOOK: one_role.yml, or one of playbooks/ that wires a few roles' tasks)."""
     vars_file = tmp / f"{role}-vars.json"
     vars_file.write_text(json.dumps({"lab_test_role": role, **variables}))
     bin_dir = Path(sys.executable).parent
@@ -54,7 +60,7 @@ def run_role(
             bin_dir / "ansible-playbook",
             "-i",
             REPO / "inventories" / "lab",
-            PLAYBOOK,
+            playbook,
             "-e",
             f"@{vars_file}",
             *extra,

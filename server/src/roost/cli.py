@@ -8,16 +8,22 @@ user, so files they create stay readable by the server after it drops privileges
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from roost import config as config_module
 from roost.config import Config, ConfigError
 from roost.control import wake_server
 from roost.devinit import DevInitError, init_dev
+from roost.dkim import rotation
 from roost.dkim.keys import DKIMKeyError, DKIMKeyStore
+from roost.dkim.rotation import Policy
+from roost.dkim.state import DKIMStateError
 from roost.dnsprovider import DNSProviderError
 from roost.dnsprovider.cli import add_commands as add_dns_commands
 from roost.privileges import PrivilegeError, drop_to
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         CommandError,
         DevInitError,
         DKIMKeyError,
+        DKIMStateError,
         PrivilegeError,
         StoreError,
         QueueError,
@@ -150,10 +157,34 @@ def _add_dkim_commands(commands: argparse._SubParsersAction) -> None:
     keygen.add_argument("--selector")
     _action(dkim, "dns", cmd_dkim_dns, "print the TXT records to publish").add_argument("domain")
     ensure = _action(
-        dkim, "ensure", cmd_dkim_ensure, "make each algorithm's key a domain lacks; JSON out"
-    )
+        dkim, "ensure", cmd_dkim_ensure,
+        "rotation phase 1: make missing and due keys (pending), drop retired ones; JSON out",
+    )  # fmt: skip
     ensure.add_argument("domains", nargs="+", metavar="domain")
-    ensure.add_argument("--check", action="store_true", help="only report what would be made")
+    ensure.add_argument("--force", action="store_true", help="rotate now, whatever the age")
+    _rotation_arguments(ensure)
+    activate = _action(
+        dkim, "activate", cmd_dkim_activate,
+        "rotation phase 2, once DNS serves the pending keys: sign with them; JSON out",
+    )  # fmt: skip
+    activate.add_argument("domains", nargs="+", metavar="domain")
+    _rotation_arguments(activate)
+    status = _action(dkim, "status", cmd_dkim_status, "every selector, its state and dates")
+    status.add_argument("domains", nargs="*", metavar="domain", help="default: every domain")
+    status.add_argument("--json", action="store_true")
+    _rotation_arguments(status)
+
+
+def _rotation_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rotate-days", type=int, default=180, help="rotate keys this old")
+    parser.add_argument("--retire-days", type=int, default=7, help="keep replaced keys this long")
+    parser.add_argument("--now", type=_instant, help="the time to act at (ISO 8601; for tests)")
+    parser.add_argument("--check", action="store_true", help="only report what would change")
+
+
+def _instant(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _add_queue_commands(commands: argparse._SubParsersAction) -> None:
@@ -399,8 +430,6 @@ def cmd_queue_bounce(args: argparse.Namespace) -> int:
 
 def cmd_accounts_sync(args: argparse.Namespace) -> int:
     """Prints the changes as JSON, so scripts (and Ansible) know whether anything changed."""
-    import json
-
     from roost.accounts import AccountsError, listing, parse_accounts, planned_listing, sync
 
     try:
@@ -426,17 +455,43 @@ def cmd_dkim_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dkim_ensure(args: argparse.Namespace) -> int:
-    """Prints {domain: {created, records}}; only public halves, for DNS automation."""
-    import json
-    from dataclasses import asdict
-
-    from roost.dkim.provision import ensure_keys
-
+def _rotation(args: argparse.Namespace) -> tuple[DKIMKeyStore, Policy, datetime]:
+    """The key store (as the service user), the policy and the clock of a rotation command."""
+    try:
+        policy = Policy(args.rotate_days, args.retire_days, getattr(args, "force", False))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     config = load_config(args)
     drop_to(config.run_as_user, config.run_as_group)
-    found = ensure_keys(DKIMKeyStore(config.dkim_dir), args.domains, check=args.check)
+    return DKIMKeyStore(config.dkim_dir), policy, args.now or datetime.now(UTC)
+
+
+def cmd_dkim_ensure(args: argparse.Namespace) -> int:
+    """Prints {domain: {created, removed, records, retired, problems}}; only public halves."""
+    store, policy, now = _rotation(args)
+    found = {d: rotation.ensure(store, d, now, policy, check=args.check) for d in args.domains}
     print(json.dumps({domain: asdict(keys) for domain, keys in found.items()}, indent=2))
+    return 0
+
+
+def cmd_dkim_activate(args: argparse.Namespace) -> int:
+    """Prints {domain: [selectors now signing]}."""
+    store, _, now = _rotation(args)
+    found = {d: rotation.activate(store, d, now, check=args.check) for d in args.domains}
+    print(json.dumps(found, indent=2))
+    return 0
+
+
+def cmd_dkim_status(args: argparse.Namespace) -> int:
+    store, policy, now = _rotation(args)
+    domains = args.domains
+    if not domains and store.key_dir.is_dir():
+        domains = sorted(p.name for p in store.key_dir.iterdir() if p.is_dir())
+    rows = [row for d in domains for row in rotation.status(store, d, policy)]
+    if args.json:
+        print(json.dumps([r.as_json() for r in rows], indent=2))
+    else:
+        sys.stdout.write(rotation.status_table(rows, now))
     return 0
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from roost.accounts import AccountsError, parse_accounts, sync
-from roost.dkim.keys import DKIMKeyStore
-from roost.dkim.provision import PENDING_VALUE, ensure_keys
 from roost.passwords import verify_password
 from roost.store.sqlite import SQLiteStore
 from tests.roostproc import roost_dev
@@ -100,17 +98,6 @@ def test_changed_alias_targets_are_replaced_and_nothing_unlisted_removed(
 def test_malformed_document_names_the_entry(document: object, named: str) -> None:
     with pytest.raises(AccountsError, match=named.replace("[", r"\[").replace("]", r"\]")):
         parse_accounts(document)
-
-
-def test_dkim_keys_made_once_per_algorithm(tmp_path: Path) -> None:
-    keys = DKIMKeyStore(tmp_path / "dkim")
-    planned = ensure_keys(keys, ["example.test"], check=True)["example.test"]
-    assert len(planned.created) == 2 and {r["value"] for r in planned.records} == {PENDING_VALUE}
-    assert keys.keys("example.test") == []
-    made = ensure_keys(keys, ["example.test"])["example.test"]
-    assert sorted(r["value"].split(";")[1].strip() for r in made.records) == ["k=ed25519", "k=rsa"]
-    again = ensure_keys(keys, ["example.test"])["example.test"]
-    assert again.created == [] and again.records == made.records
 
 
 def test_cli_sync_prints_changes_as_json() -> None:

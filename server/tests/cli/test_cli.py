@@ -3,6 +3,7 @@ life cycle (privilege drop, clean stop), each run as a real process."""
 
 from __future__ import annotations
 
+import json
 import mailbox
 import os
 import pwd
@@ -86,6 +87,15 @@ def test_dkim_keygen_and_dns_records(dev: RoostProcess) -> None:
     assert "k=ed25519" in " ".join(records)
 
 
+def submit(dev: RoostProcess, message: bytes) -> None:
+    """alice@example.test (password pw-alice-1) sends MESSAGE to herself on port 465."""
+    with smtplib.SMTP_SSL(
+        "127.0.0.1", dev.port("submissions"), context=tls_client(), timeout=10
+    ) as client:
+        client.login("alice@example.test", "pw-alice-1")
+        client.sendmail("alice@example.test", ["alice@example.test"], message)
+
+
 def test_serve_drops_privileges_stops_cleanly_and_exports(dev: RoostProcess) -> None:
     dev.add_user("alice@example.test", "pw-alice-1")
     dev.start()
@@ -94,16 +104,11 @@ def test_serve_drops_privileges_stops_cleanly_and_exports(dev: RoostProcess) -> 
     uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
     if os.geteuid() == 0:
         assert uid == pwd.getpwnam("nobody").pw_uid
-    with smtplib.SMTP_SSL(
-        "127.0.0.1", dev.port("submissions"), context=tls_client(), timeout=10
-    ) as client:
-        client.login("alice@example.test", "pw-alice-1")
-        client.sendmail(
-            "alice@example.test",
-            ["alice@example.test"],
-            b"From: alice@example.test\r\nSubject: note to self\r\n\r\n"
-            b"From here on\r\n>From quoted\r\n",
-        )
+    submit(
+        dev,
+        b"From: alice@example.test\r\nSubject: note to self\r\n\r\n"
+        b"From here on\r\n>From quoted\r\n",
+    )
     assert dev.stop() == 0
     assert "stopped" in dev.log.read_text()
     exported = dev.export("alice@example.test")
@@ -165,3 +170,38 @@ def test_serve_explains_a_state_dir_the_service_user_cannot_write(dev: RoostProc
     assert result.returncode == 1
     assert f"chown -R nobody {state}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _send_and_read_selectors(dev: RoostProcess, subject: str) -> list[str]:
+    """Sends a message to oneself through submission and returns its DKIM selectors."""
+    submit(dev, f"From: alice@example.test\r\nSubject: {subject}\r\n\r\nhello\r\n".encode())
+    out = dev.directory / f"{subject}.mbox"
+    out.write_bytes(dev.export("alice@example.test"))
+    [received] = [m for m in mailbox.mbox(out) if m["Subject"] == subject]
+    tags = (dict(t.strip().split("=", 1) for t in h.split(";") if "=" in t) for h in
+            received.get_all("DKIM-Signature"))  # fmt: skip
+    return sorted(t["s"].strip() for t in tags)
+
+
+def test_dkim_rotation_switches_the_running_server_after_activate(dev: RoostProcess) -> None:
+    dev.add_user("alice@example.test", "pw-alice-1")
+    dev.start()
+    before = _send_and_read_selectors(dev, "before")
+    now = ["--now", "2026-12-01T00:00:00+00:00"]
+    ensured = json.loads(dev.cli("dkim", "ensure", "example.test", "--force", *now).stdout)
+    created = ensured["example.test"]["created"]
+    assert sorted(created) == ["e20261201", "r20261201"]
+    # Pending: the running server keeps signing with the old keys.
+    assert _send_and_read_selectors(dev, "pending") == before
+    activated = json.loads(dev.cli("dkim", "activate", "example.test", *now).stdout)
+    assert sorted(activated["example.test"]) == sorted(created)
+    assert _send_and_read_selectors(dev, "after") == sorted(created)
+    table = dev.cli("dkim", "status", *now).stdout.splitlines()
+    assert {line.split()[1]: line.split()[3] for line in table[1:]} == {
+        **dict.fromkeys(before, "retiring"), **dict.fromkeys(created, "active"),
+    }  # fmt: skip
+    later = ["--now", "2026-12-08T00:00:00+00:00"]
+    removed = json.loads(dev.cli("dkim", "ensure", "example.test", *later).stdout)
+    assert sorted(removed["example.test"]["retired"]) == before
+    bad = dev.cli("dkim", "status", "--rotate-days", "0", check=False)
+    assert bad.returncode == 1 and "roost_dkim_rotate_days" in bad.stderr

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from roost.dnsprovider import Record, spf
+from roost.dnsprovider.base import InvalidRecordError
 from roost.dnsprovider.plan import RecordSet, plan
-from roost.dnsprovider.records import MailDomain, mail_records, mta_sts_record
+from roost.dnsprovider.records import MailDomain, dkim_repairs, mail_records, mta_sts_record
 from roost.dnsprovider.spf import SPFMergeError
 
 ZONE = "example.org"
@@ -69,10 +72,50 @@ def test_foreign_records_are_never_deleted() -> None:
         rec("www.example.org", "A", "192.0.2.80"),
         rec("_dmarc.example.org", "TXT", "some-other-verification"),
         rec("old._domainkey.example.org", "TXT", "v=DKIM1; p=OLD"),
-        rec("r1._domainkey.example.org", "TXT", "v=DKIM1; p=somebody-else"),
+        rec("r1._domainkey.example.org", "TXT", "site-verification=xyz"),
     ]
     result = plan(ZONE, mail_records(SPEC), foreign, replace_conflicts=True)
     assert not [c for c in result.changes if c.action == "delete"]
+
+
+def test_dkim_record_not_holding_the_servers_key_is_replaced_and_reported() -> None:
+    edited = rec("r1._domainkey.example.org", "TXT", "v=DKIM1; k=rsa; p=EDITEDBYHAND")
+    result = plan(ZONE, mail_records(SPEC), [edited])
+    assert ("delete", edited.name, "TXT", edited.value) in changes(result)
+    assert ("create", edited.name, "TXT", SPEC.dkim[0][1]) in changes(result)
+    assert not result.conflicts
+    [message] = dkim_repairs(result)
+    assert "r1._domainkey.example.org" in message and "private key" in message
+    assert dkim_repairs(plan(ZONE, mail_records(SPEC), result.after)) == []
+
+
+def test_a_missing_dkim_record_of_a_key_in_use_is_reported() -> None:
+    e1 = "e1._domainkey.example.org"
+    result = plan(ZONE, mail_records(SPEC), [])
+    [message] = dkim_repairs(result, published=[e1])
+    assert e1 in message and "missing" in message
+    assert dkim_repairs(result) == []  # a new (pending) key is no repair
+
+
+def test_only_the_named_retired_selectors_are_deleted() -> None:
+    spec = replace(SPEC, dkim=SPEC.dkim[:1], dkim_retired=["e0"])
+    zone = [
+        rec("e0._domainkey.example.org", "TXT", "v=DKIM1; k=ed25519; p=RETIRED"),
+        rec("e0._domainkey.example.org", "TXT", "not-a-dkim-key"),
+        rec("other._domainkey.example.org", "TXT", "v=DKIM1; p=FOREIGN"),
+        rec("google._domainkey.example.org", "TXT", "v=DKIM1; k=rsa; p=GOOGLE"),
+    ]
+    result = plan(ZONE, mail_records(spec), zone)
+    deleted = {(c.record.name, c.record.value) for c in result.changes if c.action == "delete"}
+    assert deleted == {("e0._domainkey.example.org", "v=DKIM1; k=ed25519; p=RETIRED")}
+    assert dkim_repairs(result) == []  # a retirement, not a repair
+    again = plan(ZONE, mail_records(spec), result.after + zone[1:])
+    assert not [c for c in again.changes if c.action == "delete"]
+
+
+def test_a_selector_both_published_and_retired_is_refused() -> None:
+    with pytest.raises(InvalidRecordError, match="both published and retired"):
+        mail_records(replace(SPEC, dkim_retired=["R1"]))
 
 
 def test_existing_spf_is_merged_once() -> None:

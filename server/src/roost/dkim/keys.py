@@ -7,10 +7,13 @@ Layout under ``key_dir`` (directories 0700, private keys 0600)::
     example.com/e202611.pem    Ed25519, PKCS#8 PEM
     example.com/e202611.json
 
+    example.com/rotation.state each selector's phase (roost.dkim.state)
+
 Selectors are never reused: a new key gets a new selector beside the old ones, so
-rotation publishes the new record, signs with the newest key per algorithm, and
-retires the old selector later (RFC 6376 §3.1 leaves selector naming to us; the
-default is the algorithm's letter and the month, e.g. ``r202611``/``e202611``).
+rotation (roost.dkim.rotation) publishes the new record, signs with it once every
+server serves it, and retires the old selector later (RFC 6376 §3.1 leaves selector
+naming to us; the default is the algorithm's letter and the month, e.g. ``r202611``;
+rotation names them by the day, ``r20261130``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Literal, get_args
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from roost.dkim.state import SelectorState, effective, read_state, state_stamp
 
 Algorithm = Literal["rsa2048", "ed25519"]
 ALGORITHMS: tuple[Algorithm, ...] = get_args(Algorithm)
@@ -124,20 +129,24 @@ class DKIMKeyStore:
 
     def __init__(self, key_dir: Path) -> None:
         self.key_dir = Path(key_dir)
-        self._cache: dict[str, tuple[tuple[str, ...], tuple[DKIMKey, ...]]] = {}
+        self._cache: dict[str, tuple[object, tuple[DKIMKey, ...], dict[str, SelectorState]]] = {}
 
-    def generate(self, domain: str, algorithm: Algorithm, selector: str | None = None) -> DKIMKey:
+    def generate(
+        self,
+        domain: str,
+        algorithm: Algorithm,
+        selector: str | None = None,
+        created: datetime | None = None,
+    ) -> DKIMKey:
         """Create and store a new key; never overwrites an existing selector."""
         if algorithm not in ALGORITHMS:
             raise DKIMKeyError(f"unknown DKIM algorithm {algorithm!r}: use one of {ALGORITHMS}")
         domain = _check_name("domain", domain)
-        created = datetime.now(UTC).replace(microsecond=0)
+        created = (created or datetime.now(UTC)).replace(microsecond=0)
         if selector is None:
             selector = f"{algorithm[0]}{created:%Y%m}"
         selector = _check_name("selector", selector)
-        domain_dir = self.key_dir / domain
-        _private_dir(self.key_dir)
-        _private_dir(domain_dir)
+        domain_dir = self.ensure_domain_dir(domain)
         pem_path = domain_dir / f"{selector}.pem"
         pem = _private_key_pem(algorithm)
         try:
@@ -157,25 +166,54 @@ class DKIMKeyStore:
         _fsync_dir(domain_dir)
         return DKIMKey(domain, selector, algorithm, pem_path, created, pem)
 
-    def keys(self, domain: str) -> list[DKIMKey]:
-        """Every stored key of ``domain``, oldest first.
+    def domain_dir(self, domain: str) -> Path:
+        return self.key_dir / _check_name("domain", domain)
 
-        Key files are written once and never changed (new ones are renamed into place), so
-        the list of names tells whether anything changed: one directory listing per message
+    def ensure_domain_dir(self, domain: str) -> Path:
+        """The domain's key directory, made private (0700) if missing."""
+        domain_dir = self.domain_dir(domain)
+        _private_dir(self.key_dir)
+        _private_dir(domain_dir)
+        return domain_dir
+
+    def keys(self, domain: str) -> list[DKIMKey]:
+        """Every stored key of ``domain``, oldest first."""
+        return list(self._load(domain)[0])
+
+    def states(self, domain: str) -> dict[str, SelectorState]:
+        """Every selector's phase, removed ones included (roost.dkim.state)."""
+        return dict(self._load(domain)[1])
+
+    def _load(self, domain: str) -> tuple[tuple[DKIMKey, ...], dict[str, SelectorState]]:
+        """Keys and phases, read again only when something changed.
+
+        Key files are written once and never changed (new ones are renamed into place) and
+        the state file is replaced as a whole, so the list of names and the state file's
+        inode tell whether anything changed: a directory listing and a stat per message
         signed instead of reading and parsing every key.
         """
         domain = _check_name("domain", domain)
         domain_dir = self.key_dir / domain
         try:
-            stamp = tuple(sorted(os.listdir(domain_dir)))
+            stamp = (tuple(sorted(os.listdir(domain_dir))), state_stamp(domain_dir))
         except FileNotFoundError:
-            return []
+            return (), {}
         cached = self._cache.get(domain)
         if cached is not None and cached[0] == stamp:
-            return list(cached[1])
-        found = self._read(domain, domain_dir)
-        self._cache[domain] = (stamp, tuple(found))
-        return found
+            return cached[1], cached[2]
+        found = tuple(self._read(domain, domain_dir))
+        states = effective(
+            ((k.selector, k.algorithm, k.created) for k in found), read_state(domain_dir)
+        )
+        self._cache[domain] = (stamp, found, states)
+        return found, states
+
+    def remove(self, domain: str, selector: str) -> None:
+        """Delete a retired key's files: its record is gone, nothing may sign with it."""
+        domain_dir = self.domain_dir(domain)
+        for suffix in (".pem", ".json"):
+            (domain_dir / f"{selector}{suffix}").unlink(missing_ok=True)
+        _fsync_dir(domain_dir)
 
     def _read(self, domain: str, domain_dir: Path) -> list[DKIMKey]:
         found = []
@@ -198,10 +236,15 @@ class DKIMKeyStore:
         return sorted(found, key=lambda k: (k.created, k.selector))
 
     def current(self, domain: str) -> list[DKIMKey]:
-        """The newest key of each algorithm: the ones to sign with now."""
+        """The newest active key of each algorithm: the ones to sign with now.
+
+        Pending keys never sign: their record may not be served yet everywhere.
+        """
+        keys, states = self._load(domain)
         newest: dict[str, DKIMKey] = {}
-        for key in self.keys(domain):  # oldest first, so later ones win
-            newest[key.algorithm] = key
+        for key in keys:  # oldest first, so later ones win
+            if states[key.selector].phase == "active":
+                newest[key.algorithm] = key
         return [newest[a] for a in ALGORITHMS if a in newest]
 
     def dns_records(self, domain: str) -> list[tuple[str, list[str]]]:

@@ -1,7 +1,8 @@
 """Deciding what to change in a zone so it holds Roost's record sets, and nothing more.
 
 Rules (issue 8): only records Roost manages change and nothing else is ever
-deleted; TXT records at a name are told apart by what they start with, so other
+deleted (a retired DKIM selector's record goes only when named, issue 9); TXT
+records at a name are told apart by what they start with, so other
 TXT records at the same name are never touched; the SPF record is merged, not
 replaced; a record the user has where Roost wants another (an MX, a DMARC policy)
 is a conflict, reported and left alone unless ``replace_conflicts`` is set.
@@ -33,9 +34,10 @@ class RecordSet:
     compared case-insensitively): only those are compared and replaced, other TXT
     values at the name are not Roost's. ``match="v=spf1"`` makes the set an SPF
     merge: ``values`` are then mechanisms to add to the existing record. A TXT set
-    without ``match`` (a DKIM key) only adds its values. ``replace`` marks values
-    Roost alone writes (the MTA-STS id changes with each policy), replaced without
-    counting as a conflict. Other types own the whole RRset at the name.
+    without ``match`` only adds its values. ``replace`` marks values Roost alone
+    writes (the MTA-STS id changes with each policy, a DKIM key record must hold the
+    server's key), replaced without counting as a conflict; with no ``values`` (see
+    ``absent``) they are deleted. Other types own the whole RRset at the name.
     """
 
     name: str
@@ -62,6 +64,15 @@ class RecordSet:
         if not canonical:
             raise InvalidRecordError(f"the record set {name} {rtype} has no values")
         return cls(normalize_name(name), rtype, canonical, ttl, match, replace)
+
+    @classmethod
+    def absent(cls, name: str, match: str) -> RecordSet:
+        """The TXT values starting with MATCH at NAME are Roost's and must go.
+
+        Only for names Roost itself made and has retired (a DKIM selector past its grace
+        period): the caller names each one, nothing is deleted by pattern.
+        """
+        return cls(normalize_name(name), "TXT", (), match=match, replace=True)
 
     @property
     def is_spf(self) -> bool:

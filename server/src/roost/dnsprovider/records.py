@@ -7,11 +7,11 @@ One function, used by the ``dns`` role (through ``roost_dns_records``) and by
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from roost.dnsprovider.base import DEFAULT_TTL, InvalidRecordError, in_zone, normalize_name
-from roost.dnsprovider.plan import RecordSet
+from roost.dnsprovider.plan import Plan, RecordSet
 
 DMARC_POLICIES = ("none", "quarantine", "reject")
 #: RFC 6186 §3.1 / RFC 8314 §5.1: service label -> port; all on the mail host.
@@ -25,6 +25,8 @@ CLIENT_SERVICES = (
 #: autodiscover) and MTA-STS senders fetch the policy from (RFC 8461 §3.3).
 WEB_NAMES = ("mta-sts", "autoconfig", "autodiscover")
 _STS_ID = re.compile(r"[A-Za-z0-9]{1,32}")
+#: The prefix of the DKIM key records Roost writes (RFC 6376 §3.6.1 v=).
+DKIM_MATCH = "v=DKIM1"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class MailDomain:
     ipv6: str | None = None
     #: (selector, TXT value) of every DKIM key to publish (``roost_dkim_records``).
     dkim: Sequence[tuple[str, str]] = ()
+    #: Selectors Roost made and has retired: their records are deleted (roost.dkim.rotation).
+    dkim_retired: Sequence[str] = ()
     dmarc_policy: str = "none"
     dmarc_rua: str | None = None
     tlsrpt_rua: str | None = None
@@ -85,8 +89,20 @@ def mail_records(spec: MailDomain) -> list[RecordSet]:
     mechanisms = [f"ip4:{spec.ipv4}"] if spec.ipv4 else []
     mechanisms += [f"ip6:{spec.ipv6}"] if spec.ipv6 else []
     add(domain, "TXT", [*mechanisms, *spec.relay_spf], match="v=spf1")
+    retired = {s.lower() for s in spec.dkim_retired} & {s.lower() for s, _ in spec.dkim}
+    if retired:
+        raise InvalidRecordError(
+            f"DKIM selector {', '.join(sorted(retired))} of {domain} is both published and retired",
+            "see `roost dkim status` on the VPS; a removed selector is never used again",
+        )
     for selector, value in spec.dkim:
-        add(f"{selector}._domainkey.{domain}", "TXT", [value])  # RFC 6376 §3.6.2.1
+        # RFC 6376 §3.6.2.1. The record must hold the server's key: one edited by hand
+        # is replaced (see dkim_repairs), never left beside it (§3.6.2.2: several
+        # records at a selector give undefined results).
+        name = f"{selector}._domainkey.{domain}"
+        add(name, "TXT", [value], match=DKIM_MATCH, replace=True)
+    for selector in spec.dkim_retired:
+        sets.append(RecordSet.absent(f"{selector}._domainkey.{domain}", DKIM_MATCH))
     dmarc = f"v=DMARC1; p={spec.dmarc_policy}"  # RFC 7489 §6.3
     if spec.dmarc_rua:
         dmarc += f"; rua={_mailto(spec.dmarc_rua)}"
@@ -118,6 +134,29 @@ def mta_sts_record(domain: str, policy_id: str, ttl: int = DEFAULT_TTL) -> Recor
         f"_mta-sts.{domain}", "TXT", [f"v=STSv1; id={policy_id}"],
         ttl=ttl, match="v=STSv1", replace=True,
     )  # fmt: skip
+
+
+def dkim_repairs(result: Plan, published: Iterable[str] = ()) -> list[str]:
+    """A message for each DKIM record that did not hold the server's key and was replaced,
+    and for each one of PUBLISHED (names of keys already signing or retiring) that was
+    missing and is published again.
+
+    A record deleted without a new one at its name is a retired selector, not a repair.
+    """
+    created = {c.record.name for c in result.changes if c.action == "create"}
+    deleted = {c.record.name for c in result.changes if c.action == "delete"}
+    replaced = [
+        f"the DKIM record {name} did not match the server's private key (edited by hand or "
+        "left from another key); replaced with the server's key"
+        for name in sorted(created & deleted)
+        if "._domainkey." in name
+    ]
+    lost = [
+        f"the DKIM record {name} of a key in use was missing (deleted by hand?); published again"
+        for name in sorted(created - deleted)
+        if name in {normalize_name(n) for n in published}
+    ]
+    return replaced + lost
 
 
 def _mailto(address: str) -> str:

@@ -176,3 +176,48 @@ def test_outbound_errors(change: tuple[str, str], message: str) -> None:
 def test_smarthost_mode_needs_its_table() -> None:
     with pytest.raises(ConfigError, match=r'outbound.mode: is "smarthost" but there is no'):
         parse(VALID + '\n[outbound]\nmode = "smarthost"\n', Path("roost.toml"))
+
+
+def test_outbound_file_holds_the_outbound_table(tmp_path: Path) -> None:
+    """The relay role writes the [outbound] table to its own file; roost.toml only names it."""
+    included = tmp_path / "outbound.toml"
+    included.write_text(OUTBOUND.split("[queue]")[0])
+    config = parse(f'outbound_file = "{included}"\n' + VALID, Path("roost.toml"))
+    assert config.outbound.mode == "smarthost"
+    assert config.outbound.smarthost is not None
+    assert config.outbound.smarthost.host == "relay.example.net"
+
+
+def test_missing_outbound_file_means_direct_delivery(tmp_path: Path) -> None:
+    config = parse(f'outbound_file = "{tmp_path / "none.toml"}"\n' + VALID, Path("roost.toml"))
+    assert config.outbound.mode == "direct"
+    assert config.outbound.smarthost is None
+
+
+def test_errors_in_the_outbound_file_name_that_file_and_line(tmp_path: Path) -> None:
+    included = tmp_path / "outbound.toml"
+    included.write_text('[outbound]\nmode = "direct"\nmx_port = 0\n')
+    with pytest.raises(ConfigError) as error:
+        parse(f'outbound_file = "{included}"\n' + VALID, Path("roost.toml"))
+    assert str(error.value).startswith(f"{included}:3: outbound.mx_port:")
+
+
+@pytest.mark.parametrize(
+    ("included_text", "message"),
+    [
+        ('hostname = "x.example"\n', "hostname: unknown key; allowed here: outbound"),
+        ("[outbound\n", "not valid TOML"),
+    ],
+)
+def test_outbound_file_holds_nothing_else(tmp_path: Path, included_text: str, message: str) -> None:
+    included = tmp_path / "outbound.toml"
+    included.write_text(included_text)
+    with pytest.raises(ConfigError, match=message):
+        parse(f'outbound_file = "{included}"\n' + VALID, Path("roost.toml"))
+
+
+def test_outbound_table_in_both_files_is_refused(tmp_path: Path) -> None:
+    included = tmp_path / "outbound.toml"
+    included.write_text('[outbound]\nmode = "direct"\n')
+    with pytest.raises(ConfigError, match="keep the \\[outbound\\] table in one of the two"):
+        parse(f'outbound_file = "{included}"\n' + VALID + OUTBOUND, Path("roost.toml"))

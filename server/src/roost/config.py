@@ -180,11 +180,14 @@ def load(path: Path) -> Config:
 
 
 def parse(text: str, source: Path) -> Config:
+    return _Reader(text, source).config(_toml(text, source))
+
+
+def _toml(text: str, source: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return _Reader(text, source).config(data)
 
 
 _LISTENER_KINDS = ("smtp", "submission", "submissions", "imap", "imaps")
@@ -265,7 +268,7 @@ class _Reader:
         top = self.table(
             data,
             "",
-            {"hostname", "state_dir", "user", "group", "log_level"}
+            {"hostname", "state_dir", "user", "group", "log_level", "outbound_file"}
             | {"tls", "listeners", "limits", "dmarc", "dns", "checks", "queue", "outbound"},
         )
         hostname = self.value(top, "hostname", str, check=_check_hostname)
@@ -281,7 +284,7 @@ class _Reader:
             dns=self.dns(top),
             checks=self.checks(top),
             queue=self.queue(top),
-            outbound=self.outbound(top),
+            outbound=self.outbound_source(top),
             run_as_user=self.value(top, "user", str, "roost"),
             run_as_group=self.value(top, "group", str, None),
             log_level=self.value(top, "log_level", str, "info", _one_of(_LOG_LEVELS)),
@@ -374,6 +377,34 @@ class _Reader:
             check = _check_not_negative if name == "delay_warning" else _check_positive
             values[name] = self.value(table, f"queue.{name}", type(default), default, check)
         return QueueConfig(**values)
+
+    def outbound_source(self, top: Mapping[str, Any]) -> OutboundConfig:
+        """The [outbound] table, here or in `outbound_file`.
+
+        `outbound_file` lets a second writer (the Ansible relay role, which decides between
+        direct delivery and a smarthost) own outbound delivery without rewriting this file.
+        A missing file means the defaults (direct delivery), so the main config is complete
+        before that writer has run. Having both would leave the reader guessing which wins:
+        it is an error.
+        """
+        name = self.value(top, "outbound_file", str, None, _check_absolute)
+        if name is None:
+            return self.outbound(top)
+        if "outbound" in top:
+            raise self.error(
+                "outbound",
+                f"is set here and outbound_file names {name}: keep the [outbound] table in "
+                "one of the two files",
+            )
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return OutboundConfig()
+        except OSError as exc:
+            raise self.error("outbound_file", f"cannot read {path}: {exc.strerror}") from None
+        included = _Reader(text, path)
+        return included.outbound(included.table(_toml(text, path), "", {"outbound"}))
 
     def outbound(self, top: Mapping[str, Any]) -> OutboundConfig:
         table = self.table(top, "outbound", {"mode", "smarthost", "routes", "mx_port", "ca_file"})

@@ -2,7 +2,8 @@
 
 Modules: :mod:`.policy` (parsing, MX matching), :mod:`.fetch` (HTTPS fetch),
 :mod:`.cache` (SQLite cache, the stored state), :mod:`.lookup` (discovery per §5.1),
-:mod:`.apply` (what a policy asks of one MX). TLS-RPT records live in :mod:`roost.tlsrpt`.
+:mod:`.apply` (what a policy asks of one MX), :mod:`.publish` (the policy and TXT record
+we publish for our own domains). TLS-RPT records live in :mod:`roost.tlsrpt`.
 """
 
 from roost.mtasts.apply import MX_MISMATCH, TLSRequirement, tls_requirement

@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dkim_commands(commands)
     _add_queue_commands(commands)
     add_dns_commands(commands, dkim_for_dns)
+    _add_check_command(commands)
     return parser
 
 
@@ -401,3 +402,53 @@ def cmd_dkim_dns(args: argparse.Namespace) -> int:
         quoted = " ".join(f'"{s}"' for s in strings)
         print(f"{name} IN TXT {quoted}")
     return 0
+
+
+# -- roost check: the deliverability check (roost.deliverability) -----------------------------
+
+
+def _add_check_command(commands: argparse._SubParsersAction) -> None:
+    from roost.deliverability.context import DEFAULT_DNSBLS, DEFAULT_PROBE_HOSTS
+    from roost.deliverability.run import DEFAULT_BUDGET
+
+    check = commands.add_parser(
+        "check", help="deliverability: DNS records, TLS, ports, blocklists, open relay"
+    )
+    check.add_argument("--domain", action="append", help="only this domain (repeatable)")
+    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.add_argument(
+        "--address", action="append", default=[],
+        help="a public address of the VPS (repeatable; default: the mail host's A/AAAA)",
+    )  # fmt: skip
+    check.add_argument(
+        "--dnsbl", action="append", metavar="ZONE",
+        help=f"DNS blocklist zone (repeatable; default: {', '.join(DEFAULT_DNSBLS)})",
+    )  # fmt: skip
+    check.add_argument(
+        "--probe-host", action="append", metavar="HOST",
+        help="MX host the outbound port 25 probe greets (repeatable)",
+    )  # fmt: skip
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds per network step")
+    check.add_argument(
+        "--budget", type=float, default=DEFAULT_BUDGET, help="seconds for the whole run"
+    )
+    check.set_defaults(run=cmd_check, default_probe_hosts=DEFAULT_PROBE_HOSTS)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from roost.deliverability.context import DEFAULT_DNSBLS
+    from roost.deliverability.report import as_json, as_table, ok
+    from roost.deliverability.run import context_from_config, run
+
+    config = load_config(args)
+    domains = args.domain or open_store(config).list_domains()
+    ctx = context_from_config(
+        config,
+        args.address,
+        dnsbls=args.dnsbl or DEFAULT_DNSBLS,
+        probe_hosts=args.probe_host or args.default_probe_hosts,
+        timeout=args.timeout,
+    )
+    findings = run(ctx, domains, budget=args.budget)
+    print(as_json(findings) if args.format == "json" else as_table(findings))
+    return 0 if ok(findings) else 1

@@ -57,7 +57,7 @@ def run(
     """All findings, host first, then each domain.
 
     Each network step has its own timeout (``ctx.timeout``, the resolver's); once the
-    budget is spent, the checks not yet started are reported as not run (a warning).
+    budget is spent, the checks not yet started fail as not run.
     """
     if not domains:
         return [
@@ -80,12 +80,13 @@ def run(
     findings: list[Finding] = []
     for subject, name, step in steps:
         if monotonic() >= deadline:
+            # Not checked is not healthy: monitoring must not read a silent gap as a pass.
             findings.append(
-                warned(
+                failed(
                     subject,
                     name,
                     f"not run: the time budget of {budget:g} s was spent",
-                    "run again, or give a larger --budget",
+                    "look for the timeouts among the checks above, or give a larger --budget",
                 )
             )
             continue

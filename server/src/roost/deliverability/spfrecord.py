@@ -70,7 +70,8 @@ def parse(text: str) -> list[Term]:
 
 def _term(word: str) -> Term:
     mechanism = re.match(r"([+\-?~]?)([A-Za-z0-9]+)(.*)$", word)
-    if mechanism and mechanism.group(3)[:1] != "=":
+    # RFC 7208 §12: a modifier is name "=" ...; a name never contains ":" or "/".
+    if mechanism and not re.match(r"[A-Za-z][A-Za-z0-9_.-]*=", word):
         qualifier, name, rest = mechanism.groups()
         name = name.lower()
         qualifier = qualifier or "+"

@@ -19,7 +19,7 @@ from roost.deliverability.report import Finding, failed, passed, warned
 WARN_DAYS = 14
 RENEW = (
     "re-run site.yml (the certificates role issues a new certificate), then find why renewal "
-    "on the VPS stopped: journalctl on the VPS shows the renewal timer's runs"
+    "on the VPS stopped: systemctl status roost-cert-renew.timer, journalctl -u roost-cert-renew"
 )
 
 
@@ -28,6 +28,16 @@ def check_certificate(ctx: Context) -> list[Finding]:
     host = ctx.hostname
     try:
         certs = x509.load_pem_x509_certificates(path.read_bytes())
+    except PermissionError as err:
+        return [
+            failed(
+                host,
+                "certificate",
+                f"cannot read {path}: {err.strerror}",
+                "roost check reads it as the service user: give the file group roost and mode "
+                "0640 (re-run site.yml)",
+            )
+        ]
     except (OSError, ValueError) as err:
         return [failed(host, "certificate", f"cannot read {path}: {err}", RENEW)]
     cert = certs[0]

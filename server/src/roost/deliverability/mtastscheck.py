@@ -64,6 +64,16 @@ def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
                 MTA_STS_ROLE + f"; mta-sts.{domain} must resolve to this VPS: " + REPUBLISH,
             )
         ]
+    detail = f"id {policy_id}, mode {policy.mode}, mx {', '.join(policy.mx)}"
+    if policy.mode == "none":  # RFC 8461 §3.2, §5: no mx lines needed, nothing enforced
+        return [
+            warned(
+                domain,
+                "mta-sts",
+                detail + ": the policy is switched off",
+                "set mta_sts_mode to testing or enforce and re-run site.yml",
+            )
+        ]
     uncovered = [h for h in mx_hosts if not policy.matches(h)]
     if uncovered:
         return [
@@ -74,16 +84,6 @@ def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
                 f"not cover the MX {', '.join(uncovered)}: senders in enforce mode will "
                 "not deliver to it",
                 MTA_STS_ROLE,
-            )
-        ]
-    detail = f"id {policy_id}, mode {policy.mode}, mx {', '.join(policy.mx)}"
-    if policy.mode == "none":
-        return [
-            warned(
-                domain,
-                "mta-sts",
-                detail + ": the policy is switched off",
-                "set mta_sts_mode to testing or enforce and re-run site.yml",
             )
         ]
     return [passed(domain, "mta-sts", detail)]

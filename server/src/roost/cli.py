@@ -8,6 +8,7 @@ user, so files they create stay readable by the server after it drops privileges
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 import time
@@ -426,27 +427,34 @@ def _add_check_command(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     check.add_argument(
         "--probe-host", action="append", metavar="HOST",
-        help="MX host the outbound port 25 probe greets (repeatable)",
+        help=f"MX host the port 25 probe greets (repeatable; default: {DEFAULT_PROBE_HOSTS[0]}...)",
     )  # fmt: skip
     check.add_argument("--timeout", type=float, default=10.0, help="seconds per network step")
     check.add_argument(
         "--budget", type=float, default=DEFAULT_BUDGET, help="seconds for the whole run"
     )
-    check.set_defaults(run=cmd_check, default_probe_hosts=DEFAULT_PROBE_HOSTS)
+    check.set_defaults(run=cmd_check)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from roost.deliverability.context import DEFAULT_DNSBLS
+    from roost.deliverability.context import DEFAULT_DNSBLS, DEFAULT_PROBE_HOSTS
     from roost.deliverability.report import as_json, as_table, ok
     from roost.deliverability.run import context_from_config, run
 
+    for address in args.address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise CommandError(f"--address {address!r} is not an IP address") from None
+    if args.timeout <= 0 or args.budget <= 0:
+        raise CommandError("--timeout and --budget are seconds, more than 0")
     config = load_config(args)
     domains = args.domain or open_store(config).list_domains()
     ctx = context_from_config(
         config,
         args.address,
         dnsbls=args.dnsbl or DEFAULT_DNSBLS,
-        probe_hosts=args.probe_host or args.default_probe_hosts,
+        probe_hosts=args.probe_host or DEFAULT_PROBE_HOSTS,
         timeout=args.timeout,
     )
     findings = run(ctx, domains, budget=args.budget)

@@ -87,3 +87,10 @@ def test_command_table_for_one_domain(healthy: Lab) -> None:
     result = roost_check(healthy, "--domain", DOMAIN, "--probe-host", ADDRESS)
     assert result.returncode == 1
     assert f"fix: publish MX 10 mail.{DOMAIN}. at {DOMAIN}" in result.stdout
+
+
+def test_command_refuses_a_bad_address(healthy: Lab) -> None:
+    result = roost_check(healthy, "--address", "mail.example")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "roost: --address 'mail.example' is not an IP address"
+    assert result.stdout == ""

@@ -8,6 +8,7 @@ user, so files they create stay readable by the server after it drops privileges
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 import time
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_accounts_commands(commands)
     add_dns_commands(commands, dkim_for_dns)
     _add_cert_commands(commands)
+    _add_check_command(commands)
     return parser
 
 
@@ -520,3 +522,60 @@ def cmd_dkim_dns(args: argparse.Namespace) -> int:
         quoted = " ".join(f'"{s}"' for s in strings)
         print(f"{name} IN TXT {quoted}")
     return 0
+
+
+# -- roost check: the deliverability check (roost.deliverability) -----------------------------
+
+
+def _add_check_command(commands: argparse._SubParsersAction) -> None:
+    from roost.deliverability.context import DEFAULT_DNSBLS, DEFAULT_PROBE_HOSTS
+    from roost.deliverability.run import DEFAULT_BUDGET
+
+    check = commands.add_parser(
+        "check", help="deliverability: DNS records, TLS, ports, blocklists, open relay"
+    )
+    check.add_argument("--domain", action="append", help="only this domain (repeatable)")
+    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.add_argument(
+        "--address", action="append", default=[],
+        help="a public address of the VPS (repeatable; default: the mail host's A/AAAA)",
+    )  # fmt: skip
+    check.add_argument(
+        "--dnsbl", action="append", metavar="ZONE",
+        help=f"DNS blocklist zone (repeatable; default: {', '.join(DEFAULT_DNSBLS)})",
+    )  # fmt: skip
+    check.add_argument(
+        "--probe-host", action="append", metavar="HOST",
+        help=f"MX host the port 25 probe greets (repeatable; default: {DEFAULT_PROBE_HOSTS[0]}...)",
+    )  # fmt: skip
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds per network step")
+    check.add_argument(
+        "--budget", type=float, default=DEFAULT_BUDGET, help="seconds for the whole run"
+    )
+    check.set_defaults(run=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from roost.deliverability.context import DEFAULT_DNSBLS, DEFAULT_PROBE_HOSTS
+    from roost.deliverability.report import as_json, as_table, ok
+    from roost.deliverability.run import context_from_config, run
+
+    for address in args.address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise CommandError(f"--address {address!r} is not an IP address") from None
+    if args.timeout <= 0 or args.budget <= 0:
+        raise CommandError("--timeout and --budget are seconds, more than 0")
+    config = load_config(args)
+    domains = args.domain or open_store(config).list_domains()
+    ctx = context_from_config(
+        config,
+        args.address,
+        dnsbls=args.dnsbl or DEFAULT_DNSBLS,
+        probe_hosts=args.probe_host or DEFAULT_PROBE_HOSTS,
+        timeout=args.timeout,
+    )
+    findings = run(ctx, domains, budget=args.budget)
+    print(as_json(findings) if args.format == "json" else as_table(findings))
+    return 0 if ok(findings) else 1

@@ -1,0 +1,89 @@
+"""MTA-STS: the TXT id, the policy served over verified HTTPS, and MX patterns that fit.
+
+Senders fetch the policy exactly as :class:`~roost.mtasts.fetch.PolicyFetcher` does for
+our own deliveries (RFC 8461 §3.3: HTTPS, a certificate valid for ``mta-sts.<domain>``,
+status 200, no redirects), so the check uses that code and the same parser.
+"""
+
+from __future__ import annotations
+
+import re
+
+from roost.deliverability.context import REPUBLISH, Context
+from roost.deliverability.report import Finding, failed, passed, warned
+from roost.dns.resolver import DNSError
+from roost.mtasts.fetch import POLICY_PATH, WebPKIError
+from roost.mtasts.policy import MTASTSError, RecordError, parse_policy, parse_record
+
+#: RFC 8461 §3.1: records not starting with exactly v=STSv1 are not MTA-STS records.
+_STS_PREFIX = re.compile(r"v=STSv1(?=$|[ \t;])")
+MTA_STS_ROLE = "re-run site.yml: the mta_sts role serves the policy and then publishes its id"
+
+
+def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
+    name = f"_mta-sts.{domain}"
+    try:
+        texts = [t.decode("ascii", "replace") for t in ctx.resolver.txt(name)]
+        mx_hosts = [mx.exchange.lower() for mx in ctx.resolver.mx(domain)]
+    except DNSError as err:
+        return [warned(domain, "mta-sts", f"look-up failed: {err}", "check the domain's DNS")]
+    records = [t for t in texts if _STS_PREFIX.match(t)]
+    if len(records) != 1:
+        detail = f"no MTA-STS record at {name}" if not records else f"{len(records)} at {name}"
+        return [
+            failed(
+                domain,
+                "mta-sts",
+                detail + ": senders will not use TLS-checked delivery (RFC 8461 §3.1)",
+                MTA_STS_ROLE,
+            )
+        ]
+    try:
+        policy_id = parse_record(records[0])
+    except RecordError as err:
+        return [failed(domain, "mta-sts", f"invalid record at {name}: {err}", MTA_STS_ROLE)]
+    url = f"https://mta-sts.{domain}{POLICY_PATH}"
+    try:
+        policy = parse_policy(ctx.fetcher.fetch_text(domain), policy_id)
+    except WebPKIError as err:
+        return [
+            failed(
+                domain,
+                "mta-sts",
+                f"{url}: certificate not valid: {err}",
+                f"get a certificate that covers mta-sts.{domain} (re-run site.yml: the "
+                "certificates role adds it)",
+            )
+        ]
+    except MTASTSError as err:
+        return [
+            failed(
+                domain,
+                "mta-sts",
+                f"{url}: {err}",
+                MTA_STS_ROLE + f"; mta-sts.{domain} must resolve to this VPS: " + REPUBLISH,
+            )
+        ]
+    detail = f"id {policy_id}, mode {policy.mode}, mx {', '.join(policy.mx)}"
+    if policy.mode == "none":  # RFC 8461 §3.2, §5: no mx lines needed, nothing enforced
+        return [
+            warned(
+                domain,
+                "mta-sts",
+                detail + ": the policy is switched off",
+                "set mta_sts_mode to testing or enforce and re-run site.yml",
+            )
+        ]
+    uncovered = [h for h in mx_hosts if not policy.matches(h)]
+    if uncovered:
+        return [
+            failed(
+                domain,
+                "mta-sts",
+                f"the policy's mx lines ({', '.join(policy.mx)}) do "
+                f"not cover the MX {', '.join(uncovered)}: senders in enforce mode will "
+                "not deliver to it",
+                MTA_STS_ROLE,
+            )
+        ]
+    return [passed(domain, "mta-sts", detail)]

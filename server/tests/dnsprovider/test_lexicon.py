@@ -8,9 +8,13 @@ from pdns itself: the SOA serial (bumped by every API change) and the API's requ
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -29,6 +33,8 @@ from roost.dnsprovider.lexicon import _txt_value
 from roost.dnsprovider.plan import RecordSet, sync
 from roost.dnsprovider.records import MailDomain, mail_records
 from tests.pdns import PowerDNSServer
+
+LIBRARY = Path(__file__).resolve().parents[3] / "library"
 
 ZONE = "third.test"
 SPEC = MailDomain(
@@ -196,3 +202,40 @@ def test_txt_in_presentation_form_is_joined_and_unescaped(value: str) -> None:
 def test_plain_txt_is_taken_as_it_is(value: str) -> None:
     """Providers that give the value itself (Cloudflare, Hetzner) are read unchanged."""
     assert _txt_value(value) == value
+
+
+def run_module(args: dict[str, object], *flags: str) -> subprocess.CompletedProcess[str]:
+    """``roost_dns_records`` through Ansible itself, as the dns role calls it."""
+    return subprocess.run(
+        [Path(sys.executable).parent / "ansible", "localhost", "-M", str(LIBRARY),
+         "-m", "roost_dns_records", "-a", json.dumps(args), *flags],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
+             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False"},
+    )  # fmt: skip
+
+
+def test_module_with_provider_lexicon_in_check_mode_and_for_real(pdns: PowerDNSServer) -> None:
+    args = {"provider": "lexicon", "credentials": options(pdns), "zone": ZONE,
+            "mail": {"host": f"mail.{ZONE}", "ipv4": "198.51.100.10"}}  # fmt: skip
+    serial, calls = pdns.serial(ZONE), pdns.changing_calls()
+    checked = run_module(args, "--check", "--diff")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "localhost | CHANGED" in checked.stdout
+    assert f"+{ZONE}. 600 IN MX 10 mail.{ZONE}." in checked.stdout
+    assert pdns.api_key not in checked.stdout  # no_log
+    assert (pdns.serial(ZONE), pdns.changing_calls()) == (serial, calls)
+
+    applied = run_module(args)
+    assert applied.returncode == 0 and "localhost | CHANGED" in applied.stdout, applied.stdout
+    assert served(pdns, ZONE, "MX") == [f"10 mail.{ZONE}."]
+    serial, calls = pdns.serial(ZONE), pdns.changing_calls()
+    again = run_module(args)
+    assert again.returncode == 0 and "localhost | SUCCESS" in again.stdout, again.stdout
+    assert (pdns.serial(ZONE), pdns.changing_calls()) == (serial, calls)
+
+    refused = run_module({**args, "credentials": options(pdns, provider_name="route54")}, "--check")
+    assert refused.returncode != 0
+    # Every credentials value is masked (no_log), the name too; the hint is not.
+    assert "dns-lexicon has no provider named" in refused.stdout
+    assert "did you mean route53" in refused.stdout

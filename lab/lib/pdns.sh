@@ -38,6 +38,7 @@ disable-syslog=yes
 write-pid=no
 loglevel=6
 security-poll-suffix=
+default-soa-content=pdns.lab.test. hostmaster.lab.test. 0 10800 3600 604800 3600
 api=yes
 api-key=$(cat "$dir/api.key")
 webserver=yes

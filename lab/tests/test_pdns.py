@@ -7,10 +7,6 @@ would to a hosting service. What a run changed is read from pdns itself: its SOA
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +14,9 @@ import dns.message
 import dns.query
 import pytest
 from roost.dnsprovider import Provider, Record, open_provider, wait_for_propagation
-from test_dnsprovider import ROLE_PLAY
+from test_dnsprovider import ROLE_PLAY, playbook
 
-from conftest import LAB_DIR, Lab
+from conftest import Lab
 
 HAND_MADE = ("google-site-verification=pdns", "192.0.2.81")
 
@@ -75,16 +71,7 @@ def test_dns_role_converges_on_powerdns_through_lexicon(lab: Lab, third: Provide
         "roost_dkim_records": {name: [{"selector": "r1", "value": "v=DKIM1; k=rsa; p=" + "R/+" * 131}]},
         "facts_file": str(tmp_path / "facts.json"),
     }
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
-           "ANSIBLE_LIBRARY": str(LAB_DIR.parent / "library"),
-           "ANSIBLE_ROLES_PATH": str(LAB_DIR.parent / "roles")}  # fmt: skip
-    command = [Path(sys.executable).parent / "ansible-playbook", play, "-e", json.dumps(extra)]
-
-    def run(*flags: str) -> str:
-        result = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=300, env=env)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
+    run = playbook(play, extra)
     before, calls = serial(lab), changing_calls(lab)
     checked = run("--check", "--diff")
     assert f"+{name}. 600 IN MX 10 mail.{name}." in checked

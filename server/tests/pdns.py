@@ -33,7 +33,8 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
-from tests.knot import _free_port
+from tests.knot import free_dns_port
+from tests.procs import free_port, stop_process
 from tests.sbin import find_program
 
 SCHEMA = Path("/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql")
@@ -74,8 +75,8 @@ class PowerDNSServer:
         database = root / "pdns.sqlite3"
         with closing(sqlite3.connect(database)) as db:
             db.executescript(SCHEMA.read_text())
-        self.port = _free_port(self.address)
-        self.api_port = _free_port(self.address)
+        self.port = free_dns_port(self.address)
+        self.api_port = free_port(self.address)
         (root / "pdns.conf").write_text(self._config(root, database))
         self._log = root / "pdns.log"
         with self._log.open("wb") as log:
@@ -99,12 +100,7 @@ class PowerDNSServer:
         tb: TracebackType | None,
     ) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            stop_process(self._proc)
             self._proc = None
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -28,8 +28,8 @@ from __future__ import annotations
 import difflib
 import queue
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ import dns.rdatatype
 import requests
 from lexicon._private.discovery import find_providers, load_provider_module
 from lexicon.config import ConfigResolver
-from lexicon.exceptions import AuthenticationError, LexiconError
+from lexicon.exceptions import AuthenticationError
 from lexicon.interfaces import Provider as LexiconProvider
 
 from roost.dnsprovider.base import (
@@ -68,7 +68,7 @@ class LexiconDNSProvider:
     """One lexicon provider, by name, with its options."""
 
     provider_name: str
-    options: dict[str, Any]
+    options: dict[str, Any] = field(repr=False)  # secrets
     provider_class: type[LexiconProvider] = field(repr=False)
     timeout: float = 60.0
     name: str = "lexicon"
@@ -99,7 +99,9 @@ class LexiconDNSProvider:
         provider_class = load_provider_module(provider_name).Provider
         return cls(
             provider_name=provider_name,
-            options={k: v for k, v in options.items() if k not in _OWN_OPTIONS},
+            options={
+                k: _text(v) for k, v in options.items() if k not in _OWN_OPTIONS and v is not None
+            },
             provider_class=provider_class,
             timeout=option_number(options, "timeout", 60.0),
         )
@@ -172,10 +174,13 @@ class LexiconDNSProvider:
             settings["ttl"] = ttl
 
         def run() -> T:
-            provider = self.provider_class(ConfigResolver().with_dict(settings))
-            provider.authenticate()
+            with _phase("configuring"):
+                provider = self.provider_class(ConfigResolver().with_dict(settings))
+            with _phase("finding the zone"):
+                provider.authenticate()
             try:
-                return action(provider)
+                with _phase(what):
+                    return action(provider)
             finally:
                 provider.cleanup()
 
@@ -188,26 +193,29 @@ class LexiconDNSProvider:
                 "check the provider's address in roost_dns_credentials and the network "
                 "(a change may still land: running again changes nothing twice)",
             ) from exc
-        except DNSProviderError:
-            raise
-        except Exception as exc:
-            raise self._error(zone, what, exc) from exc
+        except _StepError as failed:
+            raise self._error(zone, failed.phase, failed.error) from failed.error
 
-    def _error(self, zone: str, what: str, exc: Exception) -> DNSProviderError:
-        detail = _describe(exc)
-        cause = f"lexicon's {self.provider_name} provider failed {what} in {zone}: {detail}"
+    def _error(self, zone: str, phase: str, exc: Exception) -> DNSProviderError:
+        """The typed error for what lexicon's provider raised while doing PHASE."""
+        cause = (
+            f"lexicon's {self.provider_name} provider failed {phase} in {zone}: {_describe(exc)}"
+        )
         status = getattr(getattr(exc, "response", None), "status_code", None)
         credentials = f"roost_dns_credentials (the {self.provider_name} options: {self._keys()})"
+        if phase == "configuring":
+            # The provider's own check of its options (PowerDNS: "API key not defined").
+            return CredentialsError(cause, f"check {credentials}")
         if status in (401, 403):
             return CredentialsError(
                 cause, f"set {credentials} to credentials allowed to manage {zone}"
             )
         if isinstance(exc, AuthenticationError):
+            # Lexicon's providers say this for a refused key and for a zone not on the account.
             return CredentialsError(
-                cause,
-                f"check {credentials}, and that {zone} is on that account",
+                cause, f"check {credentials}, and that {zone} is on that account"
             )
-        if status in (404, 422) and what == "listing the records":
+        if phase == "finding the zone" and status in (404, 422):
             return ZoneNotHostedError(
                 cause, f"add {zone} to the {self.provider_name} account, or remove it from "
                 "roost_domains",
@@ -218,13 +226,26 @@ class LexiconDNSProvider:
             return UnreachableError(
                 cause, f"check the API address in {credentials} and the network"
             )
-        if isinstance(exc, LexiconError) or status is None:
-            # A provider's own check of its options (PowerDNS: "API key not defined").
-            return CredentialsError(cause, f"check {credentials}")
         return RefusedError(cause, "check the records asked for in roost_domains")
 
     def _keys(self) -> str:
         return ", ".join(sorted(self.options)) or "none given"
+
+
+class _StepError(Exception):
+    """What lexicon's provider raised, and the step it was taking."""
+
+    def __init__(self, phase: str, error: Exception) -> None:
+        super().__init__(phase)
+        self.phase, self.error = phase, error
+
+
+@contextmanager
+def _phase(phase: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        raise _StepError(phase, exc) from exc
 
 
 def _within(seconds: float, run: Callable[[], T]) -> T:
@@ -245,6 +266,11 @@ def _within(seconds: float, run: Callable[[], T]) -> T:
     if ok:
         return value  # type: ignore[no-any-return]
     raise value
+
+
+def _text(value: Any) -> str:
+    """An option as lexicon's providers expect it: text, as from its command line."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _describe(exc: Exception) -> str:

@@ -25,7 +25,6 @@ import urllib.request
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import dns.exception
@@ -34,7 +33,7 @@ import dns.query
 import dns.rdatatype
 
 from tests.knot import free_dns_port
-from tests.procs import free_port, stop_process
+from tests.procs import StartStop, free_port, stop_process
 from tests.sbin import find_program
 
 SCHEMA = Path("/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql")
@@ -48,7 +47,7 @@ class PowerDNSNotInstalledError(RuntimeError):
     """pdns_server or its SQLite backend is missing; the message says how to get them."""
 
 
-class PowerDNSServer:
+class PowerDNSServer(StartStop):
     """pdns_server authoritative for ``zones``, its API at ``url`` with key ``api_key``."""
 
     def __init__(self, zones: Iterable[str], address: str = "127.0.0.1") -> None:
@@ -66,7 +65,7 @@ class PowerDNSServer:
         """What lexicon's ``pdns_server`` option takes."""
         return f"http://{self.address}:{self.api_port}"
 
-    def __enter__(self) -> PowerDNSServer:
+    def start(self) -> None:
         pdns_server = find_program("pdns_server", PowerDNSNotInstalledError, HOW_TO_GET_IT)
         if not SCHEMA.exists():
             raise PowerDNSNotInstalledError(f"{SCHEMA} not found: {HOW_TO_GET_IT}")
@@ -89,16 +88,10 @@ class PowerDNSServer:
                 self.api("POST", "/zones", {"name": f"{zone}.", "kind": "Native",
                                             "nameservers": [f"ns.{zone}."]})  # fmt: skip
         except BaseException:
-            self.__exit__(None, None, None)
+            self.stop()
             raise
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         if self._proc is not None:
             stop_process(self._proc)
             self._proc = None

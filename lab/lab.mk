@@ -1,7 +1,8 @@
 # The lab ("internet in a box", lab/README.md). Included by the top Makefile.
 # Everything here runs as root on Debian 12 and installs what it needs.
 LAB_DEBS := debootstrap systemd-container iproute2 nftables knot knot-dnsutils pebble \
-	dpkg-dev openssh-client curl ca-certificates python3-venv shellcheck
+	dpkg-dev openssh-client curl ca-certificates python3-venv shellcheck \
+	pdns-server pdns-backend-sqlite3
 LAB_STAMPS ?= .stamps
 LAB_VENV ?= .venv
 LAB_PYTHON ?= /usr/bin/python3

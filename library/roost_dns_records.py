@@ -28,12 +28,15 @@ options:
     description: The DNS provider (C(roost_dns_provider)).
     type: str
     required: true
-    choices: [rfc2136, tencentcloud]
+    choices: [lexicon, rfc2136, tencentcloud]
   credentials:
     description:
       - The provider's settings (C(roost_dns_credentials)).
       - C(tencentcloud) takes C(secret_id), C(secret_key), C(endpoint), C(ca_file);
         C(rfc2136) takes C(server), C(port), C(tsig_name), C(tsig_algorithm), C(tsig_secret).
+      - C(lexicon) takes C(provider_name) (a dns-lexicon provider such as C(powerdns),
+        C(cloudflare), C(hetzner)) and that provider's options as lexicon names them
+        (C(auth_token), C(pdns_server), ...); it needs C(roost[lexicon]) on the controller.
     type: dict
     required: true
   zone:
@@ -189,7 +192,11 @@ else:
 
 _RECORD_TYPES = ["A", "AAAA", "CNAME", "MX", "TXT", "SRV"]
 ARGUMENT_SPEC = {
-    "provider": {"type": "str", "required": True, "choices": ["rfc2136", "tencentcloud"]},
+    "provider": {
+        "type": "str",
+        "required": True,
+        "choices": ["lexicon", "rfc2136", "tencentcloud"],
+    },
     "credentials": {"type": "dict", "required": True, "no_log": True},
     "zone": {"type": "str", "required": True},
     "mail": {

@@ -21,13 +21,13 @@ LAB_LOGS="$LAB_STATE/logs"
 LAB_PIDS="$LAB_STATE/pids"
 
 # One network namespace per part; the "net" one holds the bridges and routes.
-LAB_PARTS=(ctl vps dns acme dnspod mirror peer relay)
+LAB_PARTS=(ctl vps dns acme dnspod pdns mirror peer relay)
 LAB_CONTAINERS=(vps peer relay)
 
 # Addresses: "our" side (the VPS and the controller) and "the internet".
 declare -A LAB_ADDR=(
   [ctl]=198.51.100.2 [vps]=198.51.100.10
-  [dns]=203.0.113.53 [acme]=203.0.113.14 [dnspod]=203.0.113.15
+  [dns]=203.0.113.53 [acme]=203.0.113.14 [dnspod]=203.0.113.15 [pdns]=203.0.113.54
   [mirror]=203.0.113.80 [peer]=203.0.113.25 [relay]=203.0.113.26
 )
 LAB_GW_OURS=198.51.100.1
@@ -36,6 +36,8 @@ LAB_GW_NET=203.0.113.1
 # DNS names of the lab, all under the reserved .test TLD.
 LAB_DOMAINS=(example.test second.test)
 LAB_PEER_DOMAIN=peer.test
+# Served by PowerDNS (pdns), for the lexicon DNS provider.
+LAB_PDNS_ZONE=third.test
 LAB_INFRA_ZONE=lab.test
 }
 

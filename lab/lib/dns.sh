@@ -79,6 +79,7 @@ dns_write_zones() {
     printf 'ns A %s\n' "${LAB_ADDR[dns]}"
     printf 'acme A %s\n' "${LAB_ADDR[acme]}"
     printf 'dnspod A %s\n' "${LAB_ADDR[dnspod]}"
+    printf 'pdns A %s\n' "${LAB_ADDR[pdns]}"
     printf 'mirror A %s\n' "${LAB_ADDR[mirror]}"
     printf 'relay A %s\n' "${LAB_ADDR[relay]}"
     printf 'vps A %s\n' "${LAB_ADDR[vps]}"
@@ -98,7 +99,7 @@ dns_write_zones() {
   } >"$dir/zones/100.51.198.in-addr.arpa.zone"
   { dns_soa
     local part
-    for part in dns acme dnspod mirror relay; do
+    for part in dns acme dnspod pdns mirror relay; do
       printf '%s PTR %s.lab.test.\n' "${LAB_ADDR[$part]##*.}" "$([[ $part == dns ]] && echo ns || echo "$part")"
     done
     printf '%s PTR mx.peer.test.\n' "${LAB_ADDR[peer]##*.}"

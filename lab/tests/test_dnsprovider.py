@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +232,21 @@ ROLE_PLAY = """
 """
 
 
+def playbook(play: Path, extra: dict[str, Any]) -> Callable[..., str]:
+    """Runs PLAY with EXTRA vars and the repo's roles and modules; its output, once it passed."""
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
+           "ANSIBLE_LIBRARY": str(LAB_DIR.parent / "library"),
+           "ANSIBLE_ROLES_PATH": str(LAB_DIR.parent / "roles")}  # fmt: skip
+    command = [Path(sys.executable).parent / "ansible-playbook", play, "-e", json.dumps(extra)]
+
+    def run(*flags: str) -> str:
+        result = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    return run
+
+
 STS_PLAY = """
 - name: The dns role's tasks for the mta_sts role
   hosts: localhost
@@ -259,16 +274,7 @@ def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None
         "facts_file": str(tmp_path / "facts.json"),
         "dns_wait": True,
     }
-    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
-           "ANSIBLE_LIBRARY": str(LAB_DIR.parent / "library"),
-           "ANSIBLE_ROLES_PATH": str(LAB_DIR.parent / "roles")}  # fmt: skip
-    command = [Path(sys.executable).parent / "ansible-playbook", play, "-e", json.dumps(extra)]
-
-    def run(*flags: str) -> str:
-        result = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=300, env=env)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
+    run = playbook(play, extra)
     checked = run("--check", "--diff")
     assert f"+_dmarc.{ZONE}. 600 IN TXT" in checked and served(lab, ZONE, "MX") == []
     assert "changed=0" not in run()
@@ -289,9 +295,8 @@ def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None
     direct.create(ZONE, Record.make(f"_mta-sts.{ZONE}", "TXT", "unrelated note"))
     sts_play = tmp_path / "sts.yml"
     sts_play.write_text(STS_PLAY)
-    command[1] = sts_play
     for policy_id in ("20261130a", "20261130b"):
-        run("-e", f"dns_mta_sts_domain={ZONE} dns_mta_sts_id={policy_id}")
+        playbook(sts_play, extra)("-e", f"dns_mta_sts_domain={ZONE} dns_mta_sts_id={policy_id}")
         assert served(lab, f"_mta-sts.{ZONE}", "TXT") == ['"unrelated note"', f'"v=STSv1; id={policy_id}"']
 
 

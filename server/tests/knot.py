@@ -30,6 +30,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
+from tests.procs import stop_process
 from tests.sbin import find_program
 
 
@@ -51,7 +52,7 @@ def txt(strings: Iterable[str]) -> str:
     return " ".join('"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' for s in strings)
 
 
-def _free_port(address: str) -> int:
+def free_dns_port(address: str) -> int:
     """A port free for both UDP and TCP on ``address`` (knotd binds both)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
@@ -104,7 +105,7 @@ class KnotServer:
             (root / sub).mkdir()
         for name in self._zones:
             self._write_zone(name)
-        self.port = _free_port(self.address)
+        self.port = free_dns_port(self.address)
         self._conf = root / "knot.conf"
         self._conf.write_text(self._config(root))
         self._log = root / "knotd.log"
@@ -126,12 +127,7 @@ class KnotServer:
         tb: TracebackType | None,
     ) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            stop_process(self._proc)
             self._proc = None
         if self._tmp is not None:
             self._tmp.cleanup()

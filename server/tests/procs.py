@@ -8,6 +8,7 @@ import abc
 import contextlib
 import os
 import socket
+import subprocess
 import time
 from types import TracebackType
 from typing import Self
@@ -32,6 +33,16 @@ def free_ports(address: str, count: int) -> list[int]:
     finally:
         for sock in socks:
             sock.close()
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGTERM to our child PROC, SIGKILL if it has not ended within TIMEOUT; reaped."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def wait_listening(address: str, port: int, deadline: float, alive: object = None) -> None:

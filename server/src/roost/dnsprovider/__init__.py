@@ -33,6 +33,7 @@ from roost.dnsprovider.propagation import wait_for_propagation
 
 #: Provider name (the value of ``roost_dns_provider``) -> ("module:class", pip package).
 PROVIDERS = {
+    "lexicon": ("roost.dnsprovider.lexicon:LexiconDNSProvider", "roost[lexicon]"),
     "rfc2136": ("roost.dnsprovider.rfc2136:RFC2136Provider", "dnspython"),
     "tencentcloud": (
         "roost.dnsprovider.tencentcloud:TencentCloudProvider",

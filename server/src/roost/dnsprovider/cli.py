@@ -33,7 +33,7 @@ def add_commands(commands: argparse._SubParsersAction, load_dkim: LoadDKIM) -> N
     records.set_defaults(run=lambda args: cmd_records(args, load_dkim))
     push = group.add_parser("sync", help="publish them through a DNS provider")
     _mail_arguments(push)
-    push.add_argument("--provider", required=True, help="rfc2136 or tencentcloud")
+    push.add_argument("--provider", required=True, help="lexicon, rfc2136 or tencentcloud")
     push.add_argument("--credentials", required=True, type=Path, help="JSON file (mode 0600)")
     push.add_argument("--check", action="store_true", help="show the changes, make none")
     push.add_argument("--replace-conflicts", action="store_true")

@@ -53,8 +53,8 @@ deps: $(STAMPS)/debs $(STAMPS)/npm
 venv: $(STAMPS)/venv
 
 lint: venv lab-lint ansible-lint
-	$(VENV)/bin/ruff check server bench library module_utils
-	$(VENV)/bin/ruff format --check server bench library module_utils
+	$(VENV)/bin/ruff check server bench library module_utils scripts/imap-read
+	$(VENV)/bin/ruff format --check server bench library module_utils scripts/imap-read
 	shellcheck -x scripts/demo scripts/apt-install bench/provision/run
 
 # The toolkit: production profile (.ansible-lint).

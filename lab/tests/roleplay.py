@@ -35,7 +35,9 @@ def prepare_vps(lab: Lab) -> None:
         "update-ca-certificates >/dev/null; "
         "[ -x /opt/roost/bin/roost ] || { python3 -m venv /opt/roost && "
         "/opt/roost/bin/pip install -q roost; }; "
-        "id roost >/dev/null 2>&1 || useradd --system --home-dir /var/lib/roost roost; "
+        # The group may exist without the user (a role run by an earlier test made it).
+        "getent group roost >/dev/null || groupadd --system roost; "
+        "id roost >/dev/null 2>&1 || useradd --system -g roost --home-dir /var/lib/roost roost; "
         "install -d -m 0755 /etc/roost; install -d -m 0750 -g roost /etc/roost/tls",
         timeout=600,
     )

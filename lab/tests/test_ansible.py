@@ -20,7 +20,13 @@ def test_ansible_ping_reaches_the_vps(lab: Lab) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "True"},
+        # JSON results: the repository's ansible.cfg shows them as YAML, for people.
+        env={
+            **os.environ,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        },
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -42,7 +42,8 @@ def run_module(name: str, args: dict[str, Any], *flags: str) -> dict[str, Any]:
         capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False",
              "ANSIBLE_MODULE_UTILS": str(LAB_DIR.parent / "module_utils"),
-             "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"},
+             "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal",
+             "ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
     )  # fmt: skip
     assert PASSWORD not in result.stdout + result.stderr
     output = result.stdout

@@ -1,5 +1,6 @@
-"""Plumbing every line-based server protocol of Roost (SMTP, IMAP) needs: write backpressure
-with a deadline, and the TLS upgrade of a server-side transport."""
+"""Plumbing every line-based server protocol of Roost (SMTP, IMAP) needs: admitting a
+connection against the connection caps, write backpressure with a deadline, and the TLS
+upgrade of a server-side transport."""
 
 from __future__ import annotations
 
@@ -7,7 +8,34 @@ import asyncio
 import logging
 import ssl
 
+from roost.smtp.limits import ConnectionLimiter, client_key
+
 log = logging.getLogger("roost.streams")
+
+
+def admit(
+    transport: asyncio.Transport,
+    connections: ConnectionLimiter,
+    implicit_tls: ssl.SSLContext | None,
+    refusal: bytes,
+) -> tuple[str, str] | None:
+    """Count a new connection against its client and the server; (ip, client key) when it
+    may go on, None when it was refused and closed. Where TLS is implicit (465, 993) nothing
+    is said in clear text, and reading waits, since the ClientHello is for the TLS layer: the
+    session does the handshake once the connection is counted (RFC 8314)."""
+    peer = transport.get_extra_info("peername")
+    ip = str(peer[0]) if peer else "unknown"
+    client = client_key(ip)
+    refused = connections.acquire(client)
+    if refused:
+        log.warning("refused %s: %s", ip, refused)
+        if implicit_tls is None:
+            transport.write(refusal)
+        transport.close()
+        return None
+    if implicit_tls is not None:
+        transport.pause_reading()
+    return ip, client
 
 
 class WriteFlow:

@@ -25,10 +25,9 @@ from roost.imap.errors import BadCommandError, IMAPError, RefusedError
 from roost.imap.parser import Command, parse_command, split_tag
 from roost.imap.reader import CommandReader, CommandTooBigError
 from roost.imap.session import Session, State
-from roost.smtp.limits import client_key
 from roost.smtp.reader import InputClosedError, LineTooLongError
 from roost.store.errors import AlreadyExists, MailboxNotAllowed, NoSuchMailbox, StoreError
-from roost.streams import WriteFlow, upgrade_to_tls
+from roost.streams import WriteFlow, admit, upgrade_to_tls
 
 log = logging.getLogger("roost.imap")
 T = TypeVar("T")
@@ -77,19 +76,12 @@ class IMAPConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        peer = transport.get_extra_info("peername")
-        ip = str(peer[0]) if peer else "unknown"
-        client = client_key(ip)
-        refused = self.endpoint.connections.acquire(client)
-        if refused:
-            log.warning("refused %s: %s", ip, refused)
-            if self.endpoint.implicit_tls is None:  # no clear text where TLS is expected
-                transport.write(b"* BYE [UNAVAILABLE] Too many connections from your host\r\n")
-            transport.close()
+        endpoint = self.endpoint
+        refusal = b"* BYE [UNAVAILABLE] Too many connections from your host\r\n"
+        admitted = admit(transport, endpoint.connections, endpoint.implicit_tls, refusal)
+        if admitted is None:
             return
-        self._client = client
-        if self.endpoint.implicit_tls is not None:
-            transport.pause_reading()  # the ClientHello is for the TLS layer, not for us
+        ip, self._client = admitted
         self._connected = True
         self.transport = transport
         self.reader = CommandReader(transport)

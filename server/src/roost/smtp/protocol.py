@@ -30,10 +30,10 @@ from roost.smtp.auth import (
     plain_credentials,
 )
 from roost.smtp.envelope import Envelope, Session
-from roost.smtp.limits import ByteBudget, ConnectionLimiter, client_key
+from roost.smtp.limits import ByteBudget, ConnectionLimiter
 from roost.smtp.reader import InputClosedError, LineTooLongError, OverBudgetError, Reader
 from roost.smtp.replies import SMTPError
-from roost.streams import WriteFlow, upgrade_to_tls
+from roost.streams import WriteFlow, admit, upgrade_to_tls
 
 log = logging.getLogger("roost.smtp")
 
@@ -109,19 +109,12 @@ class SMTPProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        peer = transport.get_extra_info("peername")
-        ip = str(peer[0]) if peer else "unknown"
-        client = client_key(ip)
-        refused = self.endpoint.connections.acquire(client)
-        if refused:
-            log.warning("refused %s: %s", ip, refused)
-            if self.endpoint.implicit_tls is None:  # no clear text where TLS is expected
-                transport.write(b"421 4.7.0 Too many connections, try again later\r\n")
-            transport.close()
+        endpoint = self.endpoint
+        refusal = b"421 4.7.0 Too many connections, try again later\r\n"
+        admitted = admit(transport, endpoint.connections, endpoint.implicit_tls, refusal)
+        if admitted is None:
             return
-        self._client = client
-        if self.endpoint.implicit_tls is not None:
-            transport.pause_reading()  # the ClientHello is for the TLS layer, not for us
+        ip, self._client = admitted
         self._transport = transport
         self._reader = Reader(transport)
         self.session = Session(ip, tls=_tls_description(transport))

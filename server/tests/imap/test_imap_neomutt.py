@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import os
 import shutil
 import subprocess
 import time
@@ -29,14 +28,15 @@ pytestmark = pytest.mark.skipif(
 
 
 class Screen:
-    """One neomutt in its own tmux server (socket -L name), so that cleanup kills only it."""
+    """One neomutt in its own tmux server, on a socket in the test's own directory: cleanup
+    kills that server alone, and the socket goes with the directory."""
 
-    def __init__(self, socket_name: str) -> None:
-        self.socket_name = socket_name
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(
-            ["tmux", "-L", self.socket_name, "-f", "/dev/null", *args],
+            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -91,7 +91,7 @@ set pager_index_lines = 0
 set sort = date
 """
     )
-    screen = Screen(f"roost-neomutt-{os.getpid()}-{id(tmp_path)}")
+    screen = Screen(tmp_path / "tmux.sock")
 
     def start() -> Screen:
         screen.tmux(

@@ -106,8 +106,48 @@ def test_append_select_fetch_round_trip(connect: Connect) -> None:
     assert f"RFC822.SIZE {len(body)}".encode() in head
     # BODY.PEEK leaves \Seen alone; BODY[] sets it and says so.
     assert b"\\Seen" not in client.fetch("1", "FLAGS")[1][0]
-    client.fetch("1", "(BODY[])")
+    typ, data = client.fetch("1", "(BODY[])")
+    assert data[0][1] == body
     assert b"\\Seen" in client.fetch("1", "FLAGS")[1][0]
+
+
+@pytest.mark.parametrize(
+    ("item", "origin", "length"),
+    [("BODY[]<0.20>", 0, 20), ("BODY[]<2.25>", 2, 25), ("BODY[TEXT]", None, None)],
+)
+def test_fetch_body_section_is_content_not_structure(
+    connect: Connect, item: str, origin: int | None, length: int | None
+) -> None:
+    """BODY[section] without .PEEK returns the section's bytes, as BODY.PEEK[section] does
+    (RFC 9051 §6.4.5); only a bare BODY is the structure. imapclient's live tests found this."""
+    client = connect()
+    fresh_mailbox(client, "Sections", 1)
+    client.select("Sections")
+    raw = message("Sections-0")
+    if origin is None:
+        expected = raw.partition(b"\r\n\r\n")[2]
+        label = item
+    else:
+        assert length is not None
+        expected = raw[origin : origin + length]
+        label = f"BODY[]<{origin}>"
+    for asked in (item.replace("BODY", "BODY.PEEK"), item):
+        data = client.fetch("1", f"({asked})")[1]
+        assert _fetched(data, label) == expected, (asked, data)
+
+
+def _fetched(data: list, label: str) -> bytes:  # type: ignore[type-arg]
+    """The value of `label` in a FETCH response, sent as a literal or as a quoted string."""
+    for part in data:
+        if isinstance(part, tuple) and part[0].endswith(
+            b"%s {%d}" % (label.encode(), len(part[1]))
+        ):
+            return part[1]
+        if isinstance(part, bytes):
+            quoted = re.search(re.escape(label.encode()) + rb' "((?:[^"\\]|\\.)*)"', part)
+            if quoted:
+                return re.sub(rb"\\(.)", rb"\1", quoted.group(1))
+    raise AssertionError(f"no {label} in {data}")
 
 
 def test_store_flags_and_silent(connect: Connect) -> None:

@@ -426,3 +426,32 @@ def test_condstore_changedsince_and_unchangedsince(connect: Connect) -> None:
     assert b"\\Seen" in flags[0] and b"\\Seen" not in flags[1]
     typ, data = client.search(None, "MODSEQ", str(changed))
     assert re.fullmatch(rb"[\d ]+ \(MODSEQ \d+\)", data[0]), data
+
+
+@pytest.mark.parametrize("condstore", [False, True])
+def test_fetch_that_sets_seen_reports_it(connect: Connect, condstore: bool) -> None:
+    """RFC 9051 §6.4.5: FLAGS go out with a FETCH that set \\Seen; RFC 7162 §3.1: with
+    CONDSTORE on, so do its UID and new MODSEQ. imapclient's live tests found them missing."""
+    client = connect()
+    fresh_mailbox(client, "SeenNow", 1)
+    if condstore:
+        client.enable("CONDSTORE")
+    client.select("SeenNow")
+    before = client.fetch("1", "(UID MODSEQ)" if condstore else "(UID)")[1][0]
+    uid = int(re.search(rb"UID (\d+)", before).group(1))  # type: ignore[union-attr]
+    head = _outside_literals(client.fetch("1", "(RFC822)")[1])
+    assert re.search(rb"FLAGS \(\\Seen\)", head), head
+    if condstore:
+        old = int(re.search(rb"MODSEQ \((\d+)\)", before).group(1))  # type: ignore[union-attr]
+        new = re.search(rb"MODSEQ \((\d+)\)", head)
+        assert new is not None and int(new.group(1)) > old, head
+        assert b"UID %d" % uid in head
+    else:
+        assert b"MODSEQ" not in head
+    # Already \Seen: nothing changed, nothing more to report.
+    again = _outside_literals(client.fetch("1", "(RFC822)")[1])
+    assert b"FLAGS" not in again and b"MODSEQ" not in again, again
+
+
+def _outside_literals(data: list) -> bytes:  # type: ignore[type-arg]
+    return b" ".join(part[0] if isinstance(part, tuple) else part for part in data)

@@ -1,6 +1,7 @@
 """imapclient (PyPI), a second Python client: its own live test suite against `roost serve`,
-and CONDSTORE and QRESYNC sessions through its API (it has none for ESEARCH or SELECT QRESYNC,
-which the imaplib sessions in test_imap_session.py cover)."""
+and CONDSTORE, QRESYNC and ESEARCH sessions. Its public API has no ESEARCH (`search` reads
+only SEARCH responses) and no SELECT (QRESYNC ...); ESEARCH goes through its command layer
+and response parser below, SELECT QRESYNC is covered by the imaplib sessions."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
+from imapclient.response_parser import parse_response
 
 from tests.imap.conftest import PASSWORD, message
 from tests.roostproc import RoostProcess
@@ -138,6 +140,37 @@ def _idle_until(session: IMAPClient, wanted: tuple[bytes, int]) -> list[tuple]: 
         assert left > 0, f"IDLE never brought {wanted}: {seen}"
         seen += session.idle_check(timeout=left)
     return seen
+
+
+@pytest.mark.parametrize("by_uid", [True, False])
+def test_imapclient_esearch(client: Callable[[], IMAPClient], by_uid: bool) -> None:
+    mine = client()
+    uids = _folder(mine, "Esearch", 6)
+    assert mine.has_capability("ESEARCH")
+    mine.select_folder("Esearch")
+    mine.add_flags(uids[1::2], [b"\\Flagged"])
+    wanted = uids[1::2] if by_uid else [2, 4, 6]
+
+    # RFC 4731 §3.1: one ESEARCH response, tagged with the command, holding what was asked.
+    data = mine._raw_command_untagged(
+        b"SEARCH", [b"RETURN", b"(MIN MAX COUNT ALL)", b"FLAGGED"], "ESEARCH", uid=by_uid
+    )
+    assert len(data) == 1, data
+    answer = parse_response(data)
+    assert answer[0][0] == b"TAG"
+    fields = list(answer[1:])
+    assert (fields[0] == b"UID") == by_uid
+    if by_uid:
+        fields = fields[1:]
+    values = dict(zip(fields[::2], fields[1::2], strict=True))
+    expected_all = ",".join(map(str, wanted)).encode()
+    assert values == {b"MIN": wanted[0], b"MAX": wanted[-1], b"COUNT": 3, b"ALL": expected_all}
+
+    # RFC 4731 §3.1: no match leaves out MIN, MAX and ALL, and COUNT says 0.
+    data = mine._raw_command_untagged(
+        b"SEARCH", [b"RETURN", b"(MIN MAX COUNT ALL)", b"DRAFT"], "ESEARCH", uid=by_uid
+    )
+    assert list(parse_response(data)[1:]) == ([b"UID"] if by_uid else []) + [b"COUNT", 0]
 
 
 def test_imapclient_live_suite(roost: RoostProcess, accounts: None, tmp_path: Path) -> None:

@@ -28,6 +28,22 @@ def test_flag_changes_reach_the_other_session_on_noop(connect: Connect) -> None:
     assert any(re.match(rb"2 \(FLAGS \(\\Flagged\)\)", line) for line in fetched), fetched
 
 
+def test_flag_changes_carry_uid_and_modseq_under_condstore(connect: Connect) -> None:
+    """RFC 7162 §3.1: once CONDSTORE is on, another session's change comes with UID and MODSEQ."""
+    first, second = connect(), connect()
+    fresh_mailbox(first, "SharedCond", 3)
+    first.select("SharedCond")
+    second.enable("CONDSTORE")
+    second.select("SharedCond")
+    uid = re.search(rb"UID (\d+)", first.fetch("2", "(UID)")[1][0]).group(1)  # type: ignore[union-attr]
+    first.store("2", "+FLAGS", "(\\Flagged)")
+    second.noop()
+    fetched = second.untagged_responses.pop("FETCH", [])
+    assert len(fetched) == 1, fetched
+    pattern = rb"2 \(UID %s FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)" % uid
+    assert re.fullmatch(pattern, fetched[0]), fetched
+
+
 def test_expunge_reaches_the_other_session_but_not_during_fetch(connect: Connect) -> None:
     first, second = connect(), connect()
     fresh_mailbox(first, "Gone", 3)

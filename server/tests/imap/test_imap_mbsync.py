@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.imap.conftest import PASSWORD, Connect, message
+from tests.imap.maildir import messages, with_flag
 from tests.roostproc import RoostProcess
 
 USER = "sync@example.test"
@@ -76,8 +77,7 @@ def sync(config: Path, *options: str) -> str:
 
 
 def local_messages(root: Path, folder: str) -> list[Path]:
-    base = root / folder
-    return sorted([*(base / "cur").iterdir(), *(base / "new").iterdir()])
+    return messages(root / folder)
 
 
 def test_mbsync_both_ways_then_nothing_to_do(
@@ -103,7 +103,7 @@ def test_mbsync_both_ways_then_nothing_to_do(
 
     # Local changes: flag one, delete one, add one, in different folders.
     flagged = local_messages(root, "Work")[0]
-    flagged.rename(flagged.parent.parent / "cur" / _with_flag(flagged.name, "F"))
+    flagged.rename(flagged.parent.parent / "cur" / with_flag(flagged.name, "F"))
     local_messages(root, "Lists")[0].unlink()
     new = root / "Work/Old/new/1700000000.local.host"
     new.write_bytes(message("written-locally"))
@@ -138,11 +138,6 @@ def _state(client, root: Path) -> tuple[dict[str, bytes], list[str]]:  # type: i
     }
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     return modseqs, files
-
-
-def _with_flag(name: str, flag: str) -> str:
-    base, _, flags = name.partition(":2,")
-    return f"{base}:2,{''.join(sorted(set(flags + flag)))}"
 
 
 def _count(client, folder: str, *criteria: str) -> int:  # type: ignore[no-untyped-def]

@@ -106,8 +106,48 @@ def test_append_select_fetch_round_trip(connect: Connect) -> None:
     assert f"RFC822.SIZE {len(body)}".encode() in head
     # BODY.PEEK leaves \Seen alone; BODY[] sets it and says so.
     assert b"\\Seen" not in client.fetch("1", "FLAGS")[1][0]
-    client.fetch("1", "(BODY[])")
+    typ, data = client.fetch("1", "(BODY[])")
+    assert data[0][1] == body
     assert b"\\Seen" in client.fetch("1", "FLAGS")[1][0]
+
+
+@pytest.mark.parametrize(
+    ("item", "origin", "length"),
+    [("BODY[]<0.20>", 0, 20), ("BODY[]<2.25>", 2, 25), ("BODY[TEXT]", None, None)],
+)
+def test_fetch_body_section_is_content_not_structure(
+    connect: Connect, item: str, origin: int | None, length: int | None
+) -> None:
+    """BODY[section] without .PEEK returns the section's bytes, as BODY.PEEK[section] does
+    (RFC 9051 §6.4.5); only a bare BODY is the structure. imapclient's live tests found this."""
+    client = connect()
+    fresh_mailbox(client, "Sections", 1)
+    client.select("Sections")
+    raw = message("Sections-0")
+    if origin is None:
+        expected = raw.partition(b"\r\n\r\n")[2]
+        label = item
+    else:
+        assert length is not None
+        expected = raw[origin : origin + length]
+        label = f"BODY[]<{origin}>"
+    for asked in (item.replace("BODY", "BODY.PEEK"), item):
+        data = client.fetch("1", f"({asked})")[1]
+        assert _fetched(data, label) == expected, (asked, data)
+
+
+def _fetched(data: list, label: str) -> bytes:  # type: ignore[type-arg]
+    """The value of `label` in a FETCH response, sent as a literal or as a quoted string."""
+    for part in data:
+        if isinstance(part, tuple) and part[0].endswith(
+            b"%s {%d}" % (label.encode(), len(part[1]))
+        ):
+            return part[1]
+        if isinstance(part, bytes):
+            quoted = re.search(re.escape(label.encode()) + rb' "((?:[^"\\]|\\.)*)"', part)
+            if quoted:
+                return re.sub(rb"\\(.)", rb"\1", quoted.group(1))
+    raise AssertionError(f"no {label} in {data}")
 
 
 def test_store_flags_and_silent(connect: Connect) -> None:
@@ -386,3 +426,32 @@ def test_condstore_changedsince_and_unchangedsince(connect: Connect) -> None:
     assert b"\\Seen" in flags[0] and b"\\Seen" not in flags[1]
     typ, data = client.search(None, "MODSEQ", str(changed))
     assert re.fullmatch(rb"[\d ]+ \(MODSEQ \d+\)", data[0]), data
+
+
+@pytest.mark.parametrize("condstore", [False, True])
+def test_fetch_that_sets_seen_reports_it(connect: Connect, condstore: bool) -> None:
+    """RFC 9051 §6.4.5: FLAGS go out with a FETCH that set \\Seen; RFC 7162 §3.1: with
+    CONDSTORE on, so do its UID and new MODSEQ. imapclient's live tests found them missing."""
+    client = connect()
+    fresh_mailbox(client, "SeenNow", 1)
+    if condstore:
+        client.enable("CONDSTORE")
+    client.select("SeenNow")
+    before = client.fetch("1", "(UID MODSEQ)" if condstore else "(UID)")[1][0]
+    uid = int(re.search(rb"UID (\d+)", before).group(1))  # type: ignore[union-attr]
+    head = _outside_literals(client.fetch("1", "(RFC822)")[1])
+    assert re.search(rb"FLAGS \(\\Seen\)", head), head
+    if condstore:
+        old = int(re.search(rb"MODSEQ \((\d+)\)", before).group(1))  # type: ignore[union-attr]
+        new = re.search(rb"MODSEQ \((\d+)\)", head)
+        assert new is not None and int(new.group(1)) > old, head
+        assert b"UID %d" % uid in head
+    else:
+        assert b"MODSEQ" not in head
+    # Already \Seen: nothing changed, nothing more to report.
+    again = _outside_literals(client.fetch("1", "(RFC822)")[1])
+    assert b"FLAGS" not in again and b"MODSEQ" not in again, again
+
+
+def _outside_literals(data: list) -> bytes:  # type: ignore[type-arg]
+    return b" ".join(part[0] if isinstance(part, tuple) else part for part in data)

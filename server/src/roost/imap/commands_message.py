@@ -86,14 +86,17 @@ async def _fetch_in_batches(
     user, view = selected_mailbox(conn)
     store = conn.endpoint.store
     sets_seen = not view.readonly and any(item.sets_seen for item in items)
+    has_flags = any(item.name == "FLAGS" for item in items)
     parses = any(item.needs_structure for item in items)
     reads = any(item.section is not None or item.needs_structure for item in items)
     batch = conn.endpoint.limits.fetch_batch
 
     def work(chunk: list[int]) -> list[bytes]:
+        seen_now: set[int] = set()
         if sets_seen:
             changed = store.store_flags(user, view.name, chunk, ["\\Seen"], "add")
             view.own_modseqs.update(info.modseq for info in changed)
+            seen_now = {info.uid for info in changed}
         infos = store.message_infos(user, view.name, chunk)
         structures = Structures(store.structures(user, view.name, chunk) if parses else {})
         readers = store.message_readers(user, view.name, chunk) if reads else {}
@@ -106,9 +109,18 @@ async def _fetch_in_batches(
             if seq is None:
                 continue
             message = Message(seq, info, read, structures)
+            shown = items
+            # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
+            modseq = changed_since is not None
+            uid = by_uid
+            if info.uid in seen_now:
+                # RFC 9051 §6.4.5: flags the FETCH changed go out with it; RFC 7162 §3.1: once
+                # CONDSTORE is on, a FETCH that set \Seen reports the UID and the new MODSEQ.
+                shown = items if has_flags else [*items, FetchItem("FLAGS")]
+                modseq = modseq or view.condstore
+                uid = uid or view.condstore
             try:
-                # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
-                line = render(message, items, uid=by_uid, modseq=changed_since is not None)
+                line = render(message, shown, uid=uid, modseq=modseq)
             except NoSuchMessage:  # expunged by another session meanwhile
                 continue
             lines.append(line)

@@ -62,12 +62,9 @@ class FetchItem:
 
     @property
     def needs_structure(self) -> bool:
-        whole = self.section == Section() and not self.binary
-        return (self.section is not None and not whole) or self.name in (
-            "ENVELOPE",
-            "BODY",
-            "BODYSTRUCTURE",
-        )
+        if self.section is None:
+            return self.name in ("ENVELOPE", "BODY", "BODYSTRUCTURE")
+        return self.section != Section() or self.binary
 
     def label(self) -> str:
         """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin)."""
@@ -219,7 +216,8 @@ def _value(message: Message, item: FetchItem) -> object:
         return [message.modseq]
     if name == "ENVELOPE":
         return bodystructure.envelope(message.structure())
-    if name in ("BODY", "BODYSTRUCTURE"):
+    # BODY alone is the structure; BODY[section] (same name, a section) is content.
+    if name in ("BODY", "BODYSTRUCTURE") and item.section is None:
         return bodystructure.body(message.structure(), extensible=name == "BODYSTRUCTURE")
     assert item.section is not None
     if item.binary:

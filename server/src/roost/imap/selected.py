@@ -119,7 +119,9 @@ class SelectedMailbox:
             self.uids.extend(new_uids)
             lines.append(untagged(self.exists, Atom("EXISTS")))
         for info in flag_changes:
-            line = self.fetch_flags_line(info, with_uid=False)
+            # RFC 7162 §3.1: once CONDSTORE is on, another session's change comes with the UID
+            # (a client cannot place it by a sequence number alone).
+            line = self.fetch_flags_line(info, with_uid=self.condstore)
             if line is not None:
                 lines.append(line)
         self.highestmodseq = max(self.highestmodseq, changes.highestmodseq)

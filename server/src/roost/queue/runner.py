@@ -164,17 +164,29 @@ class QueueRunner:
         if notices is None or not notices.recipients():
             return
         try:
-            await asyncio.to_thread(self._notify, message, notices)
+            await asyncio.to_thread(self._notify, message, notices, frozenset(self._inflight))
         except Exception as exc:
             await self._crashed(message, "its notice", notices.recipients(), exc)
         finally:
             self._noticing.difference_update(notices.rows())
 
-    def _notify(self, message: QueuedMessage, notices: _Notices) -> None:
+    def _notify(self, message: QueuedMessage, notices: _Notices, busy: frozenset[int]) -> None:
         """One failure notice for every recipient that failed in this round, whatever their
         domain, and the message's one delayed notice. Failed rows go, delayed ones are marked
-        warned, once the notice is stored (a crash before means a second)."""
+        warned, once the notice is stored (a crash before means a second).
+
+        Age is the message's: when it expires, every recipient still waiting fails with it
+        (not only the domains of this round: attempts at different domains drift apart),
+        bar those in an attempt (`busy`), which report for themselves."""
         original = self.spool.message_bytes(message.id)
+        if notices.expired:
+            named = notices.rows() | busy
+            notices.failed += [
+                (RecipientStatus(r.address, self._gave_up(r.last_error)), r)
+                for m in self.spool.all(message.id)
+                for r in m.recipients
+                if r.row not in named
+            ]
         if notices.failed:
             self.bouncer.send(message, original, [s for s, _ in notices.failed], "failed")
             self.spool.done(recipient.row for _, recipient in notices.failed)
@@ -242,9 +254,8 @@ class QueueRunner:
         """Delivered rows removed, deferred ones rescheduled; the failed ones returned, and the
         deferred ones the sender should now hear about, for the message's notices.
 
-        Age and the next attempt count from when the attempt started, not ended: a message's
-        domains dispatched together then stay together (expire, warn, retry in the same
-        round) however long each transaction took, so its notices are not split."""
+        Age counts from when the attempt started, not ended: a message's domains dispatched
+        together expire and fall late together however long each transaction took."""
         now = self.clock()
         delivered, deferred = [], []
         notices = _Notices()
@@ -255,22 +266,24 @@ class QueueRunner:
             elif outcome.kind == "permanent":
                 notices.failed.append((RecipientStatus(recipient.address, outcome, now), recipient))
             elif started - message.created >= self.config.max_age:
-                expired = permanent(
-                    f"gave up after {self.config.max_age / 86400:g} days: {outcome.text}",
-                    "5.4.7",
-                    outcome.remote,
-                )
+                expired = self._gave_up(outcome.text, outcome.remote)
                 notices.failed.append((RecipientStatus(recipient.address, expired, now), recipient))
+                notices.expired = True
             else:
                 deferred.append((recipient, outcome))
         self.spool.done(delivered)
         for recipient, outcome in deferred:
             delay = retry_delay(self.config.retry_schedule, recipient.attempts + 1)
-            self.spool.deferred([recipient.row], outcome.text, started + delay)
+            self.spool.deferred([recipient.row], outcome.text, now + delay)
             if self._late(message, recipient, started):
                 status = RecipientStatus(recipient.address, outcome, now)
                 notices.delayed.append((status, recipient))
         return notices
+
+    def _gave_up(self, text: str, remote: str | None = None) -> Outcome:
+        return permanent(
+            f"gave up after {self.config.max_age / 86400:g} days: {text}", "5.4.7", remote
+        )
 
     def _late(self, message: QueuedMessage, recipient: QueuedRecipient, started: float) -> bool:
         """RFC 3464 `delayed` notice once per recipient, when configured (0 turns it off)."""
@@ -287,10 +300,12 @@ class _Notices:
 
     failed: list[tuple[RecipientStatus, QueuedRecipient]] = field(default_factory=list)
     delayed: list[tuple[RecipientStatus, QueuedRecipient]] = field(default_factory=list)
+    expired: bool = False  # the message is past queue.max_age: all its recipients fail
 
     def extend(self, other: _Notices) -> None:
         self.failed.extend(other.failed)
         self.delayed.extend(other.delayed)
+        self.expired = self.expired or other.expired
 
     def recipients(self) -> list[QueuedRecipient]:
         return [recipient for _, recipient in self.failed + self.delayed]

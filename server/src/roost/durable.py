@@ -12,11 +12,33 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 TEMP_PREFIX = ".tmp-"
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A message as bytes in memory (the fields Roost puts in front) followed by a file's
+    content (a large message spooled as it arrived): written where it goes in chunks, never
+    held whole."""
+
+    head: bytes
+    tail: Path
+
+    def __len__(self) -> int:
+        return len(self.head) + self.tail.stat().st_size
+
+    def write_to(self, handle: BinaryIO) -> None:
+        handle.write(self.head)
+        with self.tail.open("rb") as source:
+            shutil.copyfileobj(source, handle, _COPY_CHUNK)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -43,7 +65,7 @@ def ensure_dir(directory: Path) -> None:
     _DURABLE_DIRS.add(directory)
 
 
-def write_durably(path: Path, data: bytes, *, mode: int = 0o600, gid: int = -1) -> None:
+def write_durably(path: Path, data: bytes | Joined, *, mode: int = 0o600, gid: int = -1) -> None:
     """Write `data` at `path` so that, once this returns, a crash cannot lose or tear it.
 
     The file gets `mode` and group `gid` before it is renamed into place, so readers never
@@ -61,7 +83,10 @@ def write_durably(path: Path, data: bytes, *, mode: int = 0o600, gid: int = -1) 
                 os.fchown(handle.fileno(), -1, gid)
             if mode != 0o600:  # message files keep the creation mode: no extra system call
                 os.fchmod(handle.fileno(), mode)
-            handle.write(data)
+            if isinstance(data, Joined):
+                data.write_to(handle)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)

@@ -32,6 +32,7 @@ from roost.smtp.auth import Authenticator
 from roost.smtp.limits import AuthThrottle, ByteBudget, ConnectionLimiter
 from roost.smtp.mx import MXHandler
 from roost.smtp.protocol import Handler, ProtocolLimits, SMTPEndpoint, SMTPProtocol
+from roost.smtp.spooled import incoming_dir
 from roost.smtp.submission import SubmissionHandler
 from roost.tlsconfig import server_context
 
@@ -110,6 +111,7 @@ async def listen(
         limits.data_timeout,
         limits.max_message_size,
         ByteBudget(limits.max_bytes_in_flight),
+        incoming_dir(config.state_dir),
     )
     connections = ConnectionLimiter(limits.max_connections_per_ip, limits.max_connections)
     throttle = AuthThrottle(

@@ -1,9 +1,11 @@
 """Mail that cannot be delivered for long: a "delayed" notice once, then a bounce when the
-queue gives up (RFC 3464 Action: delayed, then failed). Timings are shrunk to seconds."""
+queue gives up (RFC 3464 Action: delayed, then failed), each one per message, naming every
+recipient domain. Timings are shrunk to seconds."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from email.message import Message
 
 import pytest
 
@@ -16,8 +18,10 @@ from tests.roostproc import RoostProcess, roost_dev
 @pytest.fixture(scope="module")
 def roost(knot: KnotServer, knot_address: str) -> Iterator[RoostProcess]:
     knot.set_zone("slow.test", "@ MX 10 mx.slow.test.\nmx A 127.0.0.1\n")
+    knot.set_zone("late.test", "@ MX 10 mx.late.test.\nmx A 127.0.0.1\n")
+    reject = {"slow.test": "451 4.3.0 not today", "late.test": "451 4.3.0 nor tomorrow"}
     with (
-        PostfixPeer(["slow.test"], reject={"slow.test": "451 4.3.0 not today"}) as peer,
+        PostfixPeer(["slow.test", "late.test"], reject=reject) as peer,
         roost_dev(nameserver=knot_address) as proc,
     ):
         proc.append_config(
@@ -30,17 +34,27 @@ def roost(knot: KnotServer, knot_address: str) -> Iterator[RoostProcess]:
         assert proc.stop() == 0
 
 
+def statuses(notice: Message) -> list[Message]:
+    """The per-recipient parts of a DSN's message/delivery-status (RFC 3464 §2.1)."""
+    return notice.get_payload()[1].get_payload()[1:]
+
+
 def test_delay_notice_then_expiry_bounce(roost: RoostProcess) -> None:
     before = inbox_count(roost)
-    submit(roost, ["someone@slow.test"], "never arrives")
+    submit(roost, ["someone@slow.test", "other@late.test"], "never arrives")
     wait_until(lambda: inbox_count(roost) >= before + 1, timeout=30)
-    delayed = last_inbox(roost).get_payload()[1].get_payload()[1]
-    assert delayed["Action"] == "delayed"
-    assert "451 4.3.0" in delayed["Diagnostic-Code"]
+    delayed = statuses(last_inbox(roost))
+    assert [s["Action"] for s in delayed] == ["delayed", "delayed"]
+    assert sorted(s["Final-Recipient"] for s in delayed) == [
+        "rfc822; other@late.test",
+        "rfc822; someone@slow.test",
+    ]
+    assert {s["Diagnostic-Code"].split("; ", 1)[1][:9] for s in delayed} == {"451 4.3.0"}
     wait_until(lambda: inbox_count(roost) >= before + 2, timeout=30)
-    failed = last_inbox(roost).get_payload()[1].get_payload()[1]
-    assert failed["Action"] == "failed"
-    assert failed["Status"] == "5.4.7"
-    assert "gave up after" in failed["Diagnostic-Code"]
-    assert inbox_count(roost) == before + 2  # one delay notice only, then one bounce
+    failed = statuses(last_inbox(roost))
+    assert [s["Action"] for s in failed] == ["failed", "failed"]
+    assert [s["Status"] for s in failed] == ["5.4.7", "5.4.7"]
+    assert all("gave up after" in s["Diagnostic-Code"] for s in failed)
+    # One delay notice only for the message (not one per domain), then one bounce.
+    assert inbox_count(roost) == before + 2
     assert "the queue is empty" in roost.cli("queue", "list").stdout

@@ -10,6 +10,7 @@ import smtplib
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.roostproc import RoostProcess, roost_dev
 
 SIGNATURES = 20
 BOUND = 30.0  # seconds; the message took over a minute before the budget, about 6 s after
+HOSTILE = 8  # as many as one worker runs at once (THREADS_PER_WORKER): all of its threads
 
 
 @pytest.fixture
@@ -45,18 +47,27 @@ def signature(domain: str) -> str:
     )
 
 
-def test_many_signatures_on_silent_dns_end_within_the_budget(roost: RoostProcess) -> None:
-    message = (
-        "".join(signature(f"d{n}.test") for n in range(SIGNATURES))
-        + "From: news@slow.test\r\nSubject: many signatures\r\n\r\nbody\r\n"
+def hostile(tag: str) -> bytes:
+    return (
+        "".join(signature(f"d{n}.{tag}.test") for n in range(SIGNATURES))
+        + f"From: news@{tag}.test\r\nSubject: many signatures\r\n\r\nbody\r\n"
     ).encode()
+
+
+def send(roost: RoostProcess, sender: str, message: bytes) -> tuple[int, float]:
+    """The reply code after DATA and how long the whole transaction took."""
     start = time.monotonic()
     with smtplib.SMTP("127.0.0.1", roost.port("smtp"), timeout=120) as client:
         client.ehlo("client.slow.test")
-        client.mail("news@slow.test")
+        client.mail(sender)
         client.rcpt("bob@example.test")
         code, _ = client.data(message)
-    assert code == 250 and time.monotonic() - start < BOUND
+    return code, time.monotonic() - start
+
+
+def test_many_signatures_on_silent_dns_end_within_the_budget(roost: RoostProcess) -> None:
+    code, took = send(roost, "news@slow.test", hostile("slow"))
+    assert code == 250 and took < BOUND
     stored = roost.export("bob@example.test")
     results = re.search(
         rb"Authentication-Results: mail\.example\.test;(.*?)\nDKIM-Signature", stored, re.S
@@ -65,3 +76,20 @@ def test_many_signatures_on_silent_dns_end_within_the_budget(roost: RoostProcess
     text = results.group(1)
     assert b"spf=temperror" in text and b"dmarc=temperror" in text
     assert text.count(b"dkim=temperror") == 5  # the cap: the other 15 were not looked at
+
+
+def test_hostile_messages_do_not_starve_a_normal_one(roost: RoostProcess) -> None:
+    """Eight such messages at once (every thread of the one worker) once held a normal
+    message sent beside them for 36 s; the budget frees each thread within seconds."""
+    normal = b"From: friend@plain.test\r\nSubject: hello\r\n\r\njust a note\r\n"
+    with ThreadPoolExecutor(HOSTILE + 1) as pool:
+        attacks = [
+            pool.submit(send, roost, f"news@h{n}.test", hostile(f"h{n}")) for n in range(HOSTILE)
+        ]
+        time.sleep(1.0)  # the hostile checks are running when the normal message comes
+        code, took = pool.submit(send, roost, "friend@plain.test", normal).result()
+        assert code == 250 and took < BOUND, (code, took)
+        assert all(attack.result()[0] == 250 for attack in attacks)
+    stored = roost.export("bob@example.test")
+    assert stored.count(b"Subject: hello") == 1
+    assert stored.count(b"Subject: many signatures") == HOSTILE

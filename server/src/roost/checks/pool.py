@@ -35,6 +35,7 @@ from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any, Protocol
 
 from roost.checks.inbound import InboundVerdict, evaluate
@@ -111,7 +112,7 @@ class InboundChecks(Protocol):
 
     async def start(self) -> None: ...
 
-    async def evaluate(self, message: bytes, **kwargs: Any) -> InboundVerdict: ...
+    async def evaluate(self, message: bytes | Path, **kwargs: Any) -> InboundVerdict: ...
 
     async def close(self) -> None: ...
 
@@ -127,11 +128,11 @@ class InThreadChecks:
     async def start(self) -> None:
         pass
 
-    async def evaluate(self, message: bytes, **kwargs: Any) -> InboundVerdict:
+    async def evaluate(self, message: bytes | Path, **kwargs: Any) -> InboundVerdict:
         kwargs |= budget_args(self.config)
         return await bounded(
             self.config,
-            asyncio.to_thread(evaluate, message, resolver=self.resolver, **kwargs),
+            asyncio.to_thread(_evaluate, message, resolver=self.resolver, **kwargs),
         )
 
     async def close(self) -> None:
@@ -170,7 +171,7 @@ class CheckPool:
         """Start every worker and wait until each has answered once."""
         self._workers = list(await asyncio.gather(*(self._spawn() for _ in range(self.size))))
 
-    async def evaluate(self, message: bytes, **kwargs: Any) -> InboundVerdict:
+    async def evaluate(self, message: bytes | Path, **kwargs: Any) -> InboundVerdict:
         """`roost.checks.inbound.evaluate` in a worker (``resolver`` is the worker's own).
 
         Raises `CheckError` when no verdict can be had now.
@@ -181,7 +182,8 @@ class CheckPool:
         future: asyncio.Future[InboundVerdict] = asyncio.get_running_loop().create_future()
         worker.pending[request_id] = future
         try:
-            frame = await sized(len(message), _frame, (request_id, message, kwargs))
+            size = 0 if isinstance(message, Path) else len(message)
+            frame = await sized(size, _frame, (request_id, message, kwargs))
             worker.writer.writelines(frame)
             try:
                 await worker.writer.drain()
@@ -302,6 +304,12 @@ class CheckPool:
             return
 
 
+def _evaluate(message: bytes | Path, **kwargs: Any) -> InboundVerdict:
+    """A large message comes as the path of the file it was received into
+    (`roost.smtp.spooled`): read here, in the worker, so the server never holds it whole."""
+    return evaluate(message.read_bytes() if isinstance(message, Path) else message, **kwargs)
+
+
 def _frame(value: object) -> tuple[bytes, bytes]:
     """Length prefix and pickle, apart: joining them would copy the message once more."""
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -330,9 +338,9 @@ def _worker_main(
         with send_lock:
             sock.sendall(_HEADER.pack(len(body)) + body)
 
-    def check(request_id: int, message: bytes, kwargs: dict[str, Any]) -> None:
+    def check(request_id: int, message: bytes | Path, kwargs: dict[str, Any]) -> None:
         try:
-            verdict = evaluate(message, resolver=resolver, **kwargs)
+            verdict = _evaluate(message, resolver=resolver, **kwargs)
         except Exception:
             reply: tuple[int, bool, object] = (request_id, False, traceback.format_exc())
         else:

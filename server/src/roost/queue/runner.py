@@ -14,10 +14,11 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from roost.config import QueueConfig
-from roost.delivery.outcome import Outcome, permanent
+from roost.delivery.outcome import Outcome, permanent, temporary
 from roost.queue.bounce import Bouncer
 from roost.queue.dsn import RecipientStatus
 from roost.queue.spool import QueuedMessage, QueuedRecipient, Spool
@@ -62,11 +63,11 @@ class QueueRunner:
         # Rows whose crash could not even be recorded (the spool itself failing): kept out of
         # dispatch until the time given, so a broken database cannot make the runner spin.
         self._cooling: dict[int, float] = {}
-        # Attempts in flight per message, and the failures its finished attempts collected:
-        # the last attempt to end sends one failure notice for all its domains.
+        # Attempts in flight per message, and what its finished attempts have to tell the
+        # sender: the last attempt to end sends one notice per kind for all its domains.
         self._running: Counter[str] = Counter()
-        self._failed: dict[str, list[tuple[RecipientStatus, QueuedRecipient]]] = {}
-        self._bouncing: set[int] = set()  # failed rows waiting for that notice: not due
+        self._notices: dict[str, _Notices] = {}
+        self._noticing: set[int] = set()  # rows waiting for their message's notice: not due
         self._stopping = False
 
     def wake(self) -> None:
@@ -104,7 +105,7 @@ class QueueRunner:
     def _taken(self) -> set[int]:
         now = self.clock()
         self._cooling = {row: until for row, until in self._cooling.items() if until > now}
-        return self._inflight | self._bouncing | set(self._cooling)
+        return self._inflight | self._noticing | set(self._cooling)
 
     async def _dispatch(self) -> None:
         due = await asyncio.to_thread(self.spool.due, self.clock(), self._taken())
@@ -126,7 +127,7 @@ class QueueRunner:
         self._inflight |= rows
         self._per_domain[domain] += 1
         self._running[message.id] += 1
-        task = asyncio.create_task(self._attempt(message, domain, recipients))
+        task = asyncio.create_task(self._attempt(message, domain, recipients, self.clock()))
         self._tasks.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:
@@ -138,7 +139,11 @@ class QueueRunner:
         task.add_done_callback(finished)
 
     async def _attempt(
-        self, message: QueuedMessage, domain: str, recipients: list[QueuedRecipient]
+        self,
+        message: QueuedMessage,
+        domain: str,
+        recipients: list[QueuedRecipient],
+        started: float,
     ) -> None:
         try:
             original = await asyncio.to_thread(self.spool.message_bytes, message.id)
@@ -146,32 +151,67 @@ class QueueRunner:
             outcomes = await self.deliverer.deliver(
                 message.id, message.sender, domain, addresses, original
             )
-            failed = await asyncio.to_thread(self._record, message, recipients, outcomes)
-            self._failed.setdefault(message.id, []).extend(failed)
-            self._bouncing.update(recipient.row for _, recipient in failed)
+            notices = await asyncio.to_thread(self._record, message, recipients, outcomes, started)
+            self._notices.setdefault(message.id, _Notices()).extend(notices)
+            self._noticing.update(notices.rows())
         except Exception as exc:  # any failure is a temporary one, never a loop
             await self._crashed(message, domain, recipients, exc)
         self._running[message.id] -= 1
         if self._running[message.id] > 0:
             return
         del self._running[message.id]
-        failed = self._failed.pop(message.id, [])
-        if failed:
-            try:
-                await asyncio.to_thread(self._bounce, message, failed)
-            except Exception as exc:
-                await self._crashed(message, "its failure notice", [r for _, r in failed], exc)
-            finally:
-                self._bouncing.difference_update(recipient.row for _, recipient in failed)
+        notices = self._notices.pop(message.id, None)
+        if notices is None or not notices.recipients():
+            return
+        try:
+            await asyncio.to_thread(self._notify, message, notices, frozenset(self._inflight))
+        except Exception as exc:
+            await self._crashed(message, "its notice", notices.recipients(), exc)
+        finally:
+            self._noticing.difference_update(notices.rows())
 
-    def _bounce(
-        self, message: QueuedMessage, failed: list[tuple[RecipientStatus, QueuedRecipient]]
-    ) -> None:
+    def _notify(self, message: QueuedMessage, notices: _Notices, busy: frozenset[int]) -> None:
         """One failure notice for every recipient that failed in this round, whatever their
-        domain; their rows go once it is stored (a crash before means a second notice)."""
+        domain, and the message's one delayed notice. Failed rows go, delayed ones are marked
+        warned, once the notice is stored (a crash before means a second).
+
+        Age is the message's: when it expires, every recipient still waiting fails with it
+        (not only the domains of this round: attempts at different domains drift apart),
+        bar those in an attempt (`busy`), which report for themselves."""
         original = self.spool.message_bytes(message.id)
-        self.bouncer.send(message, original, [status for status, _ in failed], "failed")
-        self.spool.done(recipient.row for _, recipient in failed)
+        if notices.expired:
+            named = notices.rows() | busy
+            notices.failed += [
+                (RecipientStatus(r.address, self._gave_up(r.last_error)), r)
+                for m in self.spool.all(message.id)
+                for r in m.recipients
+                if r.row not in named
+            ]
+        if notices.failed:
+            self.bouncer.send(message, original, [s for s, _ in notices.failed], "failed")
+            self.spool.done(recipient.row for _, recipient in notices.failed)
+        if notices.delayed:
+            self._warn(message, original, notices.delayed)
+
+    def _warn(
+        self,
+        message: QueuedMessage,
+        original: bytes,
+        delayed: list[tuple[RecipientStatus, QueuedRecipient]],
+    ) -> None:
+        """The message's one `delayed` notice: lateness is the message's age, so it names
+        every recipient still waiting, those deferred by an earlier round of attempts too
+        (attempts at different domains drift apart), and marks them all warned."""
+        waiting = [r for m in self.spool.all(message.id) for r in m.recipients if not r.warned]
+        fresh = {status.recipient: status for status, _ in delayed}
+        statuses = [
+            fresh.get(r.address) or RecipientStatus(r.address, temporary(r.last_error, "4.0.0"))
+            for r in waiting
+            if r.address in fresh or r.last_error
+        ]
+        if statuses:  # else another round's notice named them already
+            self.bouncer.send(message, original, statuses, "delayed")
+            self.spool.warned(r.row for r in waiting)
 
     async def _crashed(
         self,
@@ -209,45 +249,66 @@ class QueueRunner:
         message: QueuedMessage,
         recipients: list[QueuedRecipient],
         outcomes: dict[str, Outcome],
-    ) -> list[tuple[RecipientStatus, QueuedRecipient]]:
-        """Delivered rows removed, deferred ones rescheduled; the failed ones returned, for
-        the message's one failure notice."""
+        started: float,
+    ) -> _Notices:
+        """Delivered rows removed, deferred ones rescheduled; the failed ones returned, and the
+        deferred ones the sender should now hear about, for the message's notices.
+
+        Age counts from when the attempt started, not ended: a message's domains dispatched
+        together expire and fall late together however long each transaction took."""
         now = self.clock()
-        delivered, failed, deferred = [], [], []
+        delivered, deferred = [], []
+        notices = _Notices()
         for recipient in recipients:
             outcome = outcomes.get(recipient.address) or permanent("no result", "5.0.0")
             if outcome.kind == "delivered":
                 delivered.append(recipient.row)
             elif outcome.kind == "permanent":
-                failed.append((RecipientStatus(recipient.address, outcome, now), recipient))
-            elif now - message.created >= self.config.max_age:
-                expired = permanent(
-                    f"gave up after {self.config.max_age / 86400:g} days: {outcome.text}",
-                    "5.4.7",
-                    outcome.remote,
-                )
-                failed.append((RecipientStatus(recipient.address, expired, now), recipient))
+                notices.failed.append((RecipientStatus(recipient.address, outcome, now), recipient))
+            elif started - message.created >= self.config.max_age:
+                expired = self._gave_up(outcome.text, outcome.remote)
+                notices.failed.append((RecipientStatus(recipient.address, expired, now), recipient))
+                notices.expired = True
             else:
                 deferred.append((recipient, outcome))
         self.spool.done(delivered)
         for recipient, outcome in deferred:
             delay = retry_delay(self.config.retry_schedule, recipient.attempts + 1)
             self.spool.deferred([recipient.row], outcome.text, now + delay)
-        self._warn_delayed(message, deferred, now)
-        return failed
+            if self._late(message, recipient, started):
+                status = RecipientStatus(recipient.address, outcome, now)
+                notices.delayed.append((status, recipient))
+        return notices
 
-    def _warn_delayed(
-        self,
-        message: QueuedMessage,
-        deferred: list[tuple[QueuedRecipient, Outcome]],
-        now: float,
-    ) -> None:
+    def _gave_up(self, text: str, remote: str | None = None) -> Outcome:
+        return permanent(
+            f"gave up after {self.config.max_age / 86400:g} days: {text}", "5.4.7", remote
+        )
+
+    def _late(self, message: QueuedMessage, recipient: QueuedRecipient, started: float) -> bool:
         """RFC 3464 `delayed` notice once per recipient, when configured (0 turns it off)."""
-        if not self.config.delay_warning or now - message.created < self.config.delay_warning:
-            return
-        pending = [(r, o) for r, o in deferred if not r.warned]
-        if not pending:
-            return
-        statuses = [RecipientStatus(r.address, o, now) for r, o in pending]
-        self.bouncer.send(message, self.spool.message_bytes(message.id), statuses, "delayed")
-        self.spool.warned(r.row for r, _ in pending)
+        return (
+            bool(self.config.delay_warning)
+            and started - message.created >= self.config.delay_warning
+            and not recipient.warned
+        )
+
+
+@dataclass
+class _Notices:
+    """What one round of attempts at a message has to tell its sender, per kind of notice."""
+
+    failed: list[tuple[RecipientStatus, QueuedRecipient]] = field(default_factory=list)
+    delayed: list[tuple[RecipientStatus, QueuedRecipient]] = field(default_factory=list)
+    expired: bool = False  # the message is past queue.max_age: all its recipients fail
+
+    def extend(self, other: _Notices) -> None:
+        self.failed.extend(other.failed)
+        self.delayed.extend(other.delayed)
+        self.expired = self.expired or other.expired
+
+    def recipients(self) -> list[QueuedRecipient]:
+        return [recipient for _, recipient in self.failed + self.delayed]
+
+    def rows(self) -> set[int]:
+        return {recipient.row for recipient in self.recipients()}

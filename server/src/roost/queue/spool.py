@@ -20,6 +20,7 @@ from pathlib import Path
 from roost.addresses import domain_of
 from roost.delivery.outcome import printable
 from roost.durable import (
+    Joined,
     ensure_dir,
     new_message_path,
     remove_files,
@@ -116,7 +117,7 @@ class Spool(Database):
         return sweep_orphans(self.root / "messages", referenced, older_than)
 
     def enqueue(
-        self, queue_id: str, sender: str, recipients: Sequence[str], message: bytes
+        self, queue_id: str, sender: str, recipients: Sequence[str], message: bytes | Joined
     ) -> None:
         """Durable on return: file, directory and index row all fsynced/committed."""
         if not recipients:

@@ -9,10 +9,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec
 
+from roost.durable import Joined
 from roost.smtp.context import SMTPContext
 from roost.smtp.envelope import Envelope
 from roost.smtp.paths import POSTMASTER
 from roost.smtp.replies import TEMPORARY_FAILURE, SMTPError
+from roost.smtp.spooled import SpooledMessage
 from roost.store.errors import AliasTooDeep, InvalidAddress
 from roost.store.sqlite_messages import Delivery
 
@@ -81,31 +83,40 @@ class BaseHandler:
         return f"{POSTMASTER}@{primary}"
 
     async def deliver(
-        self, envelope: Envelope, queue_id: str, head: bytes, body: bytes, junk: bool = False
+        self,
+        envelope: Envelope,
+        queue_id: str,
+        head: bytes,
+        body: bytes | SpooledMessage,
+        junk: bool = False,
     ) -> None:
         """Store local copies and queue remote ones; both durable before this returns. The
         message is `head` (our trace fields) and `body` (what the client sent), joined here
-        once per destination: local copies start with Return-Path (RFC 5321 §4.4: the final
-        delivery adds it), queued ones do not."""
+        once per destination (a spooled body is copied from its file, never held whole):
+        local copies start with Return-Path (RFC 5321 §4.4: the final delivery adds it),
+        queued ones do not."""
         if envelope.local_users:
             return_path = f"Return-Path: <{envelope.mail_from or ''}>\r\n".encode()
             await self.context.writer.deliver(
                 Delivery(
                     list(envelope.local_users),
-                    return_path + head + body,
+                    _joined(return_path + head, body),
                     "\\Junk" if junk else None,
                 )
             )
         if envelope.remote:
-            message = head + body
             await asyncio.to_thread(
                 self.context.spool.enqueue,
                 queue_id,
                 envelope.mail_from or "",
                 list(envelope.remote),
-                message,
+                _joined(head, body),
             )
             self.context.wake_queue()
+
+
+def _joined(head: bytes, body: bytes | SpooledMessage) -> bytes | Joined:
+    return body.after(head) if isinstance(body, SpooledMessage) else head + body
 
 
 SENDER_OK = "250 2.1.0 Sender OK"

@@ -23,12 +23,24 @@ MAX_OWN_HOPS = 5
 def prepare(content: bytes, hostname: str) -> bytes:
     """A message as a client sent it, made ready for checks and storage: line ends made
     uniform, a mail loop refused, Authentication-Results forged under our name removed."""
-    message = normalize_line_endings(content)
+    message = crlf_line_ends(content)
+    head = header_block(message)
+    new_head = prepare_head(head, hostname)
+    return message if new_head is head else new_head + message[len(head) :]
+
+
+def prepare_head(head: bytes, hostname: str) -> bytes:
+    """`prepare` for the header block alone (with CRLF line ends already); `head` itself when
+    nothing changes. In the header block a bare CR ends a line too: Python's email parser
+    (and mail clients built on it) start a new field there, so a forged field hidden behind
+    one must be seen as a field by `strip_forged` as well."""
+    if head.count(b"\r") != head.count(b"\r\n"):
+        head = re.sub(rb"\r(?!\n)", b"\r\n", head)
     ours = b"by " + hostname.encode() + b" (Roost)"
-    received = [value for name, value in fields(message) if name == b"received"]
+    received = [value for name, value in fields(head) if name == b"received"]
     if len(received) > MAX_HOPS or sum(ours in value for value in received) > MAX_OWN_HOPS:
         raise SMTPError(554, "5.4.6", "Too many hops (mail loop?)")
-    return strip_forged(message, hostname)
+    return strip_forged(head, hostname)
 
 
 def missing_origin_headers(message: bytes, domain: str) -> bytes:
@@ -80,14 +92,9 @@ def new_queue_id() -> str:
     return f"{time.time_ns():x}{secrets.token_hex(3)}".upper()
 
 
-def normalize_line_endings(message: bytes) -> bytes:
+def crlf_line_ends(data: bytes) -> bytes:
     """DATA keeps line ends as sent; a stray bare LF must not desynchronise DKIM
-    canonicalisation. In the header block a bare CR ends a line too: Python's email parser
-    (and mail clients built on it) start a new field there, so a forged field hidden behind
-    one must be seen as a field by `strip_forged` as well."""
-    if message.count(b"\n") != message.count(b"\r\n"):
-        message = re.sub(rb"\r?\n", b"\r\n", message)
-    head = header_block(message)
-    if head.count(b"\r") != head.count(b"\r\n"):
-        message = re.sub(rb"\r(?!\n)", b"\r\n", head) + message[len(head) :]
-    return message
+    canonicalisation. `data` itself when every line already ends in CRLF."""
+    if data.count(b"\n") != data.count(b"\r\n"):
+        return re.sub(rb"\r?\n", b"\r\n", data)
+    return data

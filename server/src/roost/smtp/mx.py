@@ -7,6 +7,7 @@ then the message is written durably before the 250.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from roost.addresses import domain_of
@@ -17,6 +18,7 @@ from roost.smtp.envelope import Envelope, Session
 from roost.smtp.handler import RECIPIENT_OK, SENDER_OK, BaseHandler, reply_boundary
 from roost.smtp.headers import new_queue_id, prepare, received
 from roost.smtp.replies import SMTPError
+from roost.smtp.spooled import SpooledMessage
 
 log = logging.getLogger("roost.smtp.mx")
 
@@ -39,14 +41,21 @@ class MXHandler(BaseHandler):
         return RECIPIENT_OK
 
     @reply_boundary
-    async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
+    async def data(
+        self, session: Session, envelope: Envelope, content: bytes | SpooledMessage
+    ) -> str:
         context = self.context
-        message = await sized(len(content), prepare, content, context.hostname)
+        message: bytes | SpooledMessage
+        if isinstance(content, SpooledMessage):
+            await asyncio.to_thread(content.prepare, context.hostname)
+            message = content
+        else:
+            message = await sized(len(content), prepare, content, context.hostname)
         sender = envelope.mail_from or ""
         ip = session.peer_ip
         try:
             verdict = await self.checks.evaluate(
-                message,
+                message.path if isinstance(message, SpooledMessage) else message,
                 client_ip=ip,
                 helo=session.helo or "",
                 mail_from=sender or "",

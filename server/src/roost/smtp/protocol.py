@@ -18,6 +18,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from roost.addresses import relay_trick
@@ -33,6 +34,7 @@ from roost.smtp.envelope import Envelope, Session
 from roost.smtp.limits import ByteBudget, ConnectionLimiter
 from roost.smtp.reader import InputClosedError, LineTooLongError, OverBudgetError, Reader
 from roost.smtp.replies import SMTPError
+from roost.smtp.spooled import SpooledMessage
 from roost.streams import WriteFlow, admit, upgrade_to_tls
 
 log = logging.getLogger("roost.smtp")
@@ -50,7 +52,9 @@ class Handler(Protocol):
 
     async def rcpt(self, session: Session, envelope: Envelope, address: str) -> str: ...
 
-    async def data(self, session: Session, envelope: Envelope, content: bytes) -> str: ...
+    async def data(
+        self, session: Session, envelope: Envelope, content: bytes | SpooledMessage
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class ProtocolLimits:
     data_timeout: float
     max_message_size: int
     in_flight: ByteBudget  # shared by every session of every listener
+    spool_dir: Path | None = None  # where large messages are received (`roost.smtp.spooled`)
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,7 @@ class SMTPProtocol(asyncio.Protocol):
         try:
             try:
                 content = await self._reader.read_data(
-                    limits.max_message_size, limits.in_flight, reserved
+                    limits.max_message_size, limits.in_flight, reserved, limits.spool_dir
                 )
             except OverBudgetError:
                 log.warning("452 to %s: the server holds too much mail in flight", self._peer())
@@ -290,7 +295,11 @@ class SMTPProtocol(asyncio.Protocol):
                 self.envelope = Envelope()
             if content is None:
                 raise SMTPError(552, "5.3.4", "Message size exceeds fixed maximum message size")
-            self._reply_or_error(await self.endpoint.handler.data(session, envelope, content))
+            try:
+                self._reply_or_error(await self.endpoint.handler.data(session, envelope, content))
+            finally:
+                if isinstance(content, SpooledMessage):
+                    content.discard()
         finally:
             limits.in_flight.release(reserved[0])
 

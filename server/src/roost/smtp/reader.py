@@ -9,8 +9,10 @@ message size limit, in DATA) in memory, and reading pauses while nobody is consu
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from roost.smtp.limits import ByteBudget
+from roost.smtp.spooled import SPOOL_ABOVE, SpooledMessage
 
 # Pipelined input beyond this, with no command waiting for it, pauses the socket.
 _HIGH_WATER = 64 * 1024
@@ -102,14 +104,21 @@ class Reader:
             await self._more()
 
     async def read_data(
-        self, max_size: int, budget: ByteBudget, reserved: list[int]
-    ) -> bytes | None:
+        self,
+        max_size: int,
+        budget: ByteBudget,
+        reserved: list[int],
+        spool_dir: Path | None = None,
+        spool_above: int = SPOOL_ABOVE,
+    ) -> bytes | SpooledMessage | None:
         """The DATA body up to the lone dot, dot-unstuffed (RFC 5321 §4.5.2), with its last
         CRLF; None when it was larger than `max_size` (it has been consumed all the same).
+        Past `spool_above` bytes, with a `spool_dir`, the body goes to a file as it arrives and
+        comes back as a SpooledMessage (its line ends already made uniform).
 
         The bytes buffered are reserved from `budget` as they arrive, and their count kept
         in `reserved[0]` for the caller to give back; OverBudgetError when the budget cannot
-        cover them.
+        cover them. A spooled body holds about `spool_above` bytes of it.
 
         Only CRLF.CRLF ends the body: accepting a bare-LF variant is what SMTP smuggling
         exploits, since other servers on the path may see a different end.
@@ -120,29 +129,59 @@ class Reader:
         if buffer.startswith(b".\r\n"):
             del buffer[:3]
             return b""
-        scanned = 0
+        scanned = spooled_bytes = 0
         too_big = over_budget = False
-        while True:
-            end = buffer.find(_END_OF_DATA, max(scanned - 4, 0))
-            if end >= 0:
-                body = bytes(buffer[: end + 2])
-                del buffer[: end + 5]
-                if too_big or len(body) > max_size:
-                    return None
-                if over_budget:
-                    raise OverBudgetError
-                return _unstuff(body)
-            if not over_budget and len(buffer) > reserved[0]:
-                if budget.reserve(len(buffer) - reserved[0]):
-                    reserved[0] = len(buffer)
-                else:
-                    over_budget = True
-            if len(buffer) > max_size + 4 or (over_budget and len(buffer) > 4):
-                # Over a limit: keep only what could be the start of the end mark.
-                too_big = too_big or len(buffer) > max_size + 4
-                del buffer[:-4]
-            scanned = len(buffer)
-            await self._more()
+        spooled: SpooledMessage | None = None
+        try:
+            while True:
+                end = buffer.find(_END_OF_DATA, max(scanned - 4, 0))
+                if end >= 0:
+                    body = bytes(buffer[: end + 2])
+                    del buffer[: end + 5]
+                    if too_big or spooled_bytes + len(body) > max_size:
+                        return None
+                    if over_budget:
+                        raise OverBudgetError
+                    if spooled is None:
+                        return _unstuff(body)
+                    spooled.write(body)
+                    return spooled.finish()
+                if not over_budget and len(buffer) > reserved[0]:
+                    if budget.reserve(len(buffer) - reserved[0]):
+                        reserved[0] = len(buffer)
+                    else:
+                        over_budget = True
+                if spooled_bytes + len(buffer) > max_size + 4 or (over_budget and len(buffer) > 4):
+                    # Over a limit: keep only what could be the start of the end mark.
+                    too_big = too_big or spooled_bytes + len(buffer) > max_size + 4
+                    del buffer[:-4]
+                elif spool_dir is not None and len(buffer) > spool_above:
+                    if spooled is None:
+                        spooled = SpooledMessage(spool_dir)
+                    cut = _safe_cut(buffer)
+                    spooled.write(bytes(buffer[:cut]))
+                    spooled_bytes += cut
+                    del buffer[:cut]
+                scanned = len(buffer)
+                await self._more()
+        except BaseException:
+            if spooled is not None:
+                spooled.discard()
+            raise
+        finally:
+            if spooled is not None and (too_big or over_budget):
+                spooled.discard()
+
+
+def _safe_cut(buffer: bytearray) -> int:
+    """Where to cut a spooled body so that neither a CRLF, nor a `CRLF .` to unstuff, nor
+    the end mark falls across the cut: before the last 4 bytes, moved back off a CR or CRLF."""
+    cut = len(buffer) - 4
+    if buffer[cut - 1 : cut] == b"\r":
+        return cut - 1
+    if buffer[cut - 2 : cut] == b"\r\n":
+        return cut - 2
+    return cut
 
 
 def _unstuff(body: bytes) -> bytes:

@@ -23,6 +23,7 @@ from roost.smtp.headers import (
     received,
 )
 from roost.smtp.replies import SMTPError
+from roost.smtp.spooled import SpooledMessage
 
 log = logging.getLogger("roost.smtp.submission")
 
@@ -51,9 +52,15 @@ class SubmissionHandler(BaseHandler):
         return RECIPIENT_OK
 
     @reply_boundary
-    async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
+    async def data(
+        self, session: Session, envelope: Envelope, content: bytes | SpooledMessage
+    ) -> str:
         context = self.context
         user = _user(session)
+        if isinstance(content, SpooledMessage):
+            # Signing needs the whole message at hand; an authenticated user's large
+            # message is read back (the MX, open to anyone, never does this).
+            content = await asyncio.to_thread(content.read)
         message, senders = await sized(len(content), _prepare, content, context.hostname)
         for address in senders:
             if not self._may_send_as(user, address):

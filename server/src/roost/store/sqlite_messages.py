@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from roost.durable import new_message_path, remove_files, write_durably
+from roost.durable import Joined, new_message_path, remove_files, write_durably
 from roost.store.addresses import normalize_address
 from roost.store.errors import NoSuchMessage
 from roost.store.flags import (
@@ -81,7 +81,7 @@ class Delivery:
     """One message for local users (see `SQLiteMessages.deliver`)."""
 
     users: Sequence[str]
-    message: bytes
+    message: bytes | Joined  # Joined: a large message, copied from the file it arrived in
     special_use: str | None = None
     flags: Sequence[str] = ()
     internaldate: datetime | None = None
@@ -193,7 +193,7 @@ class SQLiteMessages(SQLiteBase):
             path.unlink(missing_ok=True)
             raise
 
-    def _write_file(self, message: bytes) -> Path:
+    def _write_file(self, message: bytes | Joined) -> Path:
         path = new_message_path(self.messages_dir)
         write_durably(path, message)
         return path

@@ -22,6 +22,7 @@ from roost.imap.sections import (
     Section,
     binary_section,
     body_section,
+    header_section,
     parse_partial,
     partial,
 )
@@ -126,23 +127,42 @@ class Structures:
 
     def __init__(self, kept: dict[int, bytes]) -> None:
         self._kept = kept
+        self._loaded: dict[int, mime.Kept | None] = {}
         self._parsed: dict[int, mime.Structure] = {}
         self.new: dict[int, bytes] = {}
 
     def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = self._parsed.get(uid)
+        if structure is None:
+            kept = self._load(uid)
+            structure = kept.structure() if kept is not None else self._parse(uid, raw)
+            self._parsed[uid] = structure
+        return structure
+
+    def header(self, uid: int, raw: Callable[[], bytes]) -> bytes:
+        """The message's header section, from what was kept without building its parts."""
+        structure = self._parsed.get(uid)
         if structure is not None:
-            return structure
+            return structure.header
+        kept = self._load(uid)
+        return kept.header if kept is not None else self.get(uid, raw).header
+
+    def _load(self, uid: int) -> mime.Kept | None:
+        if uid in self._loaded:
+            return self._loaded[uid]
         data = self._kept.get(uid)
+        kept = None
         if data is not None:
             try:
-                structure = mime.Structure.from_json(data)
+                kept = mime.Kept.load(data)
             except ValueError:  # kept by another version of the parser: parse again
-                structure = None
-        if structure is None:
-            structure = mime.parse(raw())
-            self.new[uid] = structure.to_json()
-        self._parsed[uid] = structure
+                kept = None
+        self._loaded[uid] = kept
+        return kept
+
+    def _parse(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
+        structure = mime.parse(raw())
+        self.new[uid] = structure.to_bytes()
         return structure
 
 
@@ -191,6 +211,9 @@ class Message:
     def structure(self) -> mime.Structure:
         return self._structures.get(self.info.uid, self.raw)
 
+    def header(self) -> bytes:
+        return self._structures.header(self.info.uid, self.raw)
+
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
     """`* n FETCH (...)` for one message, CRLF included."""
@@ -226,6 +249,8 @@ def _value(message: Message, item: FetchItem) -> object:
         data = binary_section(message.raw(), message.structure(), item.section.path)
     elif item.section == Section():
         data = memoryview(message.raw())  # the whole message needs no MIME parse
+    elif not item.section.path and item.section.text.startswith("HEADER"):
+        data = header_section(message.header(), item.section)  # kept: no file read
     else:
         data = body_section(message.raw(), message.structure(), item.section)
     if name == "BINARY.SIZE":

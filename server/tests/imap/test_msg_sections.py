@@ -135,9 +135,11 @@ def test_cache_from_another_version_is_refused():
     version_1 = b'[1, 16, [0, 12, 16, "text", "plain", [], null]]'
     with pytest.raises(ValueError, match="another version"):
         Kept.load(version_1)
-    damaged = parse(b"Subject: x\r\n\r\nbody").to_bytes()[:-5]
+    kept = parse(b"Subject: x\r\n\r\nbody").to_bytes()
     with pytest.raises(ValueError, match="damaged"):
-        Kept.load(damaged)
+        Kept.load(kept[:40])
+    with pytest.raises(ValueError, match="damaged"):
+        Kept.load(kept[:-5]).structure()
 
 
 def test_kept_header_is_the_header_section():

@@ -17,7 +17,7 @@ from functools import cached_property
 from roost.imap import bodystructure, mime
 from roost.imap.errors import BadCommandError
 from roost.imap.parser import Arg
-from roost.imap.response import Atom, Literal8, encode, flag_list
+from roost.imap.response import Atom, Encoded, Literal8, encode, flag_list
 from roost.imap.sections import (
     Section,
     binary_section,
@@ -70,15 +70,15 @@ class FetchItem:
             "BODYSTRUCTURE",
         )
 
-    def label(self) -> str:
-        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin)."""
-        if self.section is None:
-            return self.name
-        if self.name in _RFC822:
-            return self.name
+    @cached_property
+    def label(self) -> Atom:
+        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin);
+        kept, as it is the same for every message of a FETCH."""
+        if self.section is None or self.name in _RFC822:
+            return Atom(self.name)
         base = self.name.replace(".PEEK", "")
         origin = f"<{self.partial[0]}>" if self.partial else ""
-        return f"{base}[{self.section}]{origin}"
+        return Atom(f"{base}[{self.section}]{origin}")
 
     @property
     def binary(self) -> bool:
@@ -135,7 +135,10 @@ class Structures:
         structure = self._parsed.get(uid)
         if structure is None:
             kept = self._load(uid)
-            structure = kept.structure() if kept is not None else self._parse(uid, raw)
+            try:
+                structure = kept.structure() if kept is not None else self._parse(uid, raw)
+            except ValueError:  # the kept tree is damaged: parse again
+                structure = self._parse(uid, raw)
             self._parsed[uid] = structure
         return structure
 
@@ -146,6 +149,16 @@ class Structures:
             return structure.header
         kept = self._load(uid)
         return kept.header if kept is not None else self.get(uid, raw).header
+
+    def rendered(self, uid: int, raw: Callable[[], bytes], name: str) -> Encoded:
+        """ENVELOPE, BODY or BODYSTRUCTURE as encoded when the message was first parsed."""
+        kept = self._load(uid) if uid not in self._parsed else None
+        if kept is not None and name in kept.rendered:
+            return Encoded(kept.rendered[name])
+        structure = self.get(uid, raw)
+        if name not in structure.rendered:  # kept without it: encode now, once per batch
+            structure.rendered.update(_renderings(structure))
+        return Encoded(structure.rendered[name])
 
     def _load(self, uid: int) -> mime.Kept | None:
         if uid in self._loaded:
@@ -162,8 +175,17 @@ class Structures:
 
     def _parse(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = mime.parse(raw())
+        structure.rendered.update(_renderings(structure))
         self.new[uid] = structure.to_bytes()
         return structure
+
+
+def _renderings(structure: mime.Structure) -> dict[str, bytes]:
+    return {
+        "ENVELOPE": encode(bodystructure.envelope(structure)),
+        "BODY": encode(bodystructure.body(structure, extensible=False)),
+        "BODYSTRUCTURE": encode(bodystructure.body(structure, extensible=True)),
+    }
 
 
 class Message:
@@ -214,6 +236,9 @@ class Message:
     def header(self) -> bytes:
         return self._structures.header(self.info.uid, self.raw)
 
+    def rendered(self, name: str) -> Encoded:
+        return self._structures.rendered(self.info.uid, self.raw, name)
+
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
     """`* n FETCH (...)` for one message, CRLF included."""
@@ -222,7 +247,7 @@ def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool)
     if uid and "UID" not in names:
         out += [Atom("UID"), message.uid]
     for item in items:
-        out += [Atom(item.label()), _value(message, item)]
+        out += [item.label, _value(message, item)]
     if modseq and "MODSEQ" not in names:
         out += [Atom("MODSEQ"), [message.modseq]]
     return b"* %d FETCH " % message.seq + encode(out) + b"\r\n"
@@ -240,10 +265,8 @@ def _value(message: Message, item: FetchItem) -> object:
         return message.size
     if name == "MODSEQ":
         return [message.modseq]
-    if name == "ENVELOPE":
-        return bodystructure.envelope(message.structure())
-    if name in ("BODY", "BODYSTRUCTURE"):
-        return bodystructure.body(message.structure(), extensible=name == "BODYSTRUCTURE")
+    if name in ("ENVELOPE", "BODY", "BODYSTRUCTURE"):
+        return message.rendered(name)
     assert item.section is not None
     if item.binary:
         data = binary_section(message.raw(), message.structure(), item.section.path)

@@ -14,7 +14,9 @@ are capped so hostile messages cost linear work.
 from __future__ import annotations
 
 import marshal
+import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from roost.imap import mimeheaders as mh
 from roost.imap.envelope import ENVELOPE_FIELDS, envelope
@@ -100,19 +102,27 @@ class Part:
 
 @dataclass(slots=True)
 class Structure:
-    """The parsed message: `root` is the whole message as a part (its envelope set), and
-    `header` its header section as written (`root.start` to `root.body`)."""
+    """The parsed message: `root` is the whole message as a part (its envelope set),
+    `header` its header section as written (`root.start` to `root.body`), and `rendered`
+    FETCH values derived from the rest, already encoded (filled and read by the FETCH code:
+    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts)."""
 
     root: Part
     size: int
     header: bytes
+    rendered: dict[str, bytes] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """The kept form: marshal (of lists, tuples, strings and numbers only), decoded in C
-        several times faster than JSON and with tuples intact; `Kept.load` reads it."""
-        return _MAGIC + marshal.dumps((self.size, self.header, self.root.to_list()), 4)
+        """The kept form, read back by `Kept.load`: a fixed-size head, the header section,
+        then the rendered values and the tree of parts each in marshal (lists, tuples,
+        strings and numbers only; decoded in C, tuples intact), so what most FETCH and
+        SEARCH commands need is sliced out without decoding the tree."""
+        rendered = marshal.dumps(self.rendered, 4)
+        head = _HEAD.pack(_MAGIC, self.size, len(self.header), len(rendered))
+        return b"".join((head, self.header, rendered, marshal.dumps(self.root.to_list(), 4)))
 
 
+_HEAD = struct.Struct("<18sQII")
 _MAGIC = b"roost-structure-2\0"
 """Versions the kept form: data without it (JSON from version 1, another layout) is parsed
 again from the message."""
@@ -120,26 +130,38 @@ again from the message."""
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A kept structure decoded only as far as asked: the header section at once (header
-    FETCH and SEARCH), the tree of parts on first need (BODYSTRUCTURE, sections)."""
+    """A kept structure decoded only as far as asked: the header section and rendered
+    values at once (header FETCH and SEARCH, ENVELOPE, BODYSTRUCTURE), the tree of parts on
+    first need (body sections, SEARCH on body text)."""
 
     size: int
     header: bytes
-    tree: list  # type: ignore[type-arg]
+    rendered: dict[str, bytes]
+    tree: memoryview
 
     @classmethod
     def load(cls, data: bytes) -> Kept:
         """Raises ValueError for data written by another version: parse the message again."""
-        if not data.startswith(_MAGIC):
+        if not data.startswith(_MAGIC) or len(data) < _HEAD.size:
             raise ValueError("structure kept by another version")
-        try:
-            size, header, tree = marshal.loads(memoryview(data)[len(_MAGIC) :])
-        except (EOFError, TypeError, ValueError) as exc:
-            raise ValueError(f"damaged kept structure: {exc}") from None
-        return cls(size, header, tree)
+        _, size, header_length, rendered_length = _HEAD.unpack_from(data)
+        header_end = _HEAD.size + header_length
+        tree = header_end + rendered_length
+        if tree > len(data):
+            raise ValueError("damaged kept structure: shorter than its head says")
+        rendered = _unmarshal(memoryview(data)[header_end:tree])
+        return cls(size, data[_HEAD.size : header_end], rendered, memoryview(data)[tree:])
 
     def structure(self) -> Structure:
-        return Structure(Part.from_list(self.tree), self.size, self.header)
+        tree = _unmarshal(self.tree)
+        return Structure(Part.from_list(tree), self.size, self.header, self.rendered)
+
+
+def _unmarshal(data: memoryview) -> Any:
+    try:
+        return marshal.loads(data)
+    except (EOFError, TypeError, ValueError) as exc:
+        raise ValueError(f"damaged kept structure: {exc}") from None
 
 
 def parse(msg: bytes) -> Structure:

@@ -17,7 +17,7 @@ from functools import cached_property
 from roost.imap import bodystructure, mime
 from roost.imap.errors import BadCommandError
 from roost.imap.parser import Arg
-from roost.imap.response import Atom, Encoded, Literal8, encode, flag_list
+from roost.imap.response import Encoded, Literal8, encode
 from roost.imap.sections import (
     Section,
     binary_section,
@@ -71,14 +71,14 @@ class FetchItem:
         )
 
     @cached_property
-    def label(self) -> Atom:
-        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin);
-        kept, as it is the same for every message of a FETCH."""
+    def label(self) -> bytes:
+        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin) and
+        the space before its value; kept, as it is the same for every message of a FETCH."""
         if self.section is None or self.name in _RFC822:
-            return Atom(self.name)
+            return self.name.encode() + b" "
         base = self.name.replace(".PEEK", "")
         origin = f"<{self.partial[0]}>" if self.partial else ""
-        return Atom(f"{base}[{self.section}]{origin}")
+        return f"{base}[{self.section}]{origin} ".encode()
 
     @property
     def binary(self) -> bool:
@@ -242,23 +242,22 @@ class Message:
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
     """`* n FETCH (...)` for one message, CRLF included."""
-    out: list[object] = []
-    names = {item.name for item in items}
-    if uid and "UID" not in names:
-        out += [Atom("UID"), message.uid]
+    out: list[bytes] = []
+    if uid and not any(item.name == "UID" for item in items):
+        out.append(b"UID %d" % message.uid)
     for item in items:
-        out += [item.label, _value(message, item)]
-    if modseq and "MODSEQ" not in names:
-        out += [Atom("MODSEQ"), [message.modseq]]
-    return b"* %d FETCH " % message.seq + encode(out) + b"\r\n"
+        out.append(item.label + encode(_value(message, item)))
+    if modseq and not any(item.name == "MODSEQ" for item in items):
+        out.append(b"MODSEQ (%d)" % message.modseq)
+    return b"* %d FETCH (%s)\r\n" % (message.seq, b" ".join(out))
 
 
 def _value(message: Message, item: FetchItem) -> object:
     name = item.name
     if name == "UID":
         return message.uid
-    if name == "FLAGS":
-        return flag_list(message.flags)
+    if name == "FLAGS":  # flags are atoms, checked when stored (roost.store.flags)
+        return Encoded(b"(%s)" % " ".join(message.flags).encode())
     if name == "INTERNALDATE":
         return format_datetime(message.internaldate)
     if name == "RFC822.SIZE":

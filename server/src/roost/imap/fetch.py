@@ -8,6 +8,7 @@ FETCH neither blocks the event loop nor holds the whole mailbox in memory.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from roost.imap.sections import (
     parse_partial,
     partial,
 )
+from roost.store.errors import NoSuchMessage
 from roost.store.interfaces import MessageInfo
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -186,6 +188,27 @@ def _renderings(structure: mime.Structure) -> dict[str, bytes]:
         "BODY": encode(bodystructure.body(structure, extensible=False)),
         "BODYSTRUCTURE": encode(bodystructure.body(structure, extensible=True)),
     }
+
+
+class Readers:
+    """The message files of one batch, located (one query) only when a message's content
+    is first needed: most FETCH and SEARCH commands are answered from the index and the
+    kept structures alone."""
+
+    def __init__(self, locate: Callable[[], dict[int, Callable[[], bytes]]]) -> None:
+        self._locate = locate
+        self._readers: dict[int, Callable[[], bytes]] | None = None
+
+    def reader(self, uid: int) -> Callable[[], bytes]:
+        return functools.partial(self._read, uid)
+
+    def _read(self, uid: int) -> bytes:
+        if self._readers is None:
+            self._readers = self._locate()
+        read = self._readers.get(uid)
+        if read is None:  # expunged by another session since the batch's index rows
+            raise NoSuchMessage("", uid)
+        return read()
 
 
 class Message:

@@ -345,9 +345,7 @@ class IMAPConnection(asyncio.Protocol):
     async def start_compression(self) -> None:
         """RFC 4978 §3: everything after the tagged OK is raw DEFLATE both ways."""
         await self.flush()
-        # Level 1: on mail (text, base64) within a few percent of level 6's size at a
-        # fraction of its CPU, which a full sync spends mostly here (docs/performance.md).
-        self._deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
+        self._deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
         self._inflate = zlib.decompressobj(-15)
         assert self.reader is not None
         pending = self.reader.discard()

@@ -9,7 +9,7 @@ import pytest
 
 from roost.imap import bodystructure
 from roost.imap.errors import BadCommandError, UnknownCTEError
-from roost.imap.mime import Structure, parse
+from roost.imap.mime import Kept, parse
 from roost.imap.sections import (
     Section,
     binary_section,
@@ -124,7 +124,7 @@ def test_binary_decodes_lenient_base64_and_quoted_printable():
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_structure_survives_its_cache_form(path):
     structure = parse(path.read_bytes())
-    cached = Structure.from_json(structure.to_json())
+    cached = Kept.load(structure.to_bytes()).structure()
     assert cached == structure
     assert bodystructure.body(cached, extensible=True) == bodystructure.body(
         structure, extensible=True
@@ -132,9 +132,20 @@ def test_structure_survives_its_cache_form(path):
 
 
 def test_cache_from_another_version_is_refused():
-    data = parse(b"Subject: x\r\n\r\nbody").to_json().replace(b"[1,", b"[99,", 1)
-    with pytest.raises(ValueError, match="version 99"):
-        Structure.from_json(data)
+    version_1 = b'[1, 16, [0, 12, 16, "text", "plain", [], null]]'
+    with pytest.raises(ValueError, match="another version"):
+        Kept.load(version_1)
+    kept = parse(b"Subject: x\r\n\r\nbody").to_bytes()
+    with pytest.raises(ValueError, match="damaged"):
+        Kept.load(kept[:40])
+    with pytest.raises(ValueError, match="damaged"):
+        Kept.load(kept[:-5]).structure()
+
+
+def test_kept_header_is_the_header_section():
+    raw = b"Subject: x\r\nFrom: a@example.org\r\n\r\nbody\r\n"
+    kept = Kept.load(parse(raw).to_bytes())
+    assert kept.header == raw[: raw.index(b"\r\n\r\n") + 4]
 
 
 def test_message_global_holds_a_message_like_rfc822():

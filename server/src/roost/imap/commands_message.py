@@ -7,7 +7,7 @@ from __future__ import annotations
 from roost.imap import args
 from roost.imap.connection import IMAPConnection
 from roost.imap.errors import BadCommandError, RefusedError
-from roost.imap.fetch import FetchItem, Message, Structures, parse_items, render
+from roost.imap.fetch import FetchItem, Message, Readers, Structures, parse_items, render
 from roost.imap.parser import Arg, Command
 from roost.imap.response import Atom, untagged
 from roost.imap.selected import SelectedMailbox
@@ -88,7 +88,6 @@ async def _fetch_in_batches(
     sets_seen = not view.readonly and any(item.sets_seen for item in items)
     has_flags = any(item.name == "FLAGS" for item in items)
     parses = any(item.needs_structure for item in items)
-    reads = any(item.section is not None or item.needs_structure for item in items)
     batch = conn.endpoint.limits.fetch_batch
 
     def work(chunk: list[int]) -> list[bytes]:
@@ -99,16 +98,15 @@ async def _fetch_in_batches(
             seen_now = {info.uid for info in changed}
         infos = store.message_infos(user, view.name, chunk)
         structures = Structures(store.structures(user, view.name, chunk) if parses else {})
-        readers = store.message_readers(user, view.name, chunk) if reads else {}
+        readers = Readers(lambda: store.message_readers(user, view.name, chunk))
         lines = []
         for info in infos:
             if changed_since is not None and info.modseq <= changed_since:
                 continue
             seq = view.seq_of(info.uid)
-            read = readers.get(info.uid, _unreadable) if reads else _unreadable
             if seq is None:
                 continue
-            message = Message(seq, info, read, structures)
+            message = Message(seq, info, readers.reader(info.uid), structures)
             shown = items
             # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
             modseq = changed_since is not None
@@ -135,11 +133,6 @@ async def _fetch_in_batches(
             await conn.flush()
         for line in await conn.store_call(work, uids[start : start + batch]):
             conn.send_raw(line)
-
-
-def _unreadable() -> bytes:
-    """The reader of a message expunged between reading the index and its file."""
-    raise NoSuchMessage("", 0)
 
 
 async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:

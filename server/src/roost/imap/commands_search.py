@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from roost.imap.commands_message import selected_mailbox
 from roost.imap.connection import IMAPConnection
-from roost.imap.fetch import Message, Structures
+from roost.imap.fetch import Message, Readers, Structures
 from roost.imap.parser import Command
 from roost.imap.response import Atom, untagged
 from roost.imap.search import Bounds, esearch_data, parse_search
+from roost.store.errors import NoSuchMessage
 
 
 async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:
@@ -35,16 +36,19 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
         for start in range(0, len(uids), batch):
             chunk = uids[start : start + batch]
             structures = Structures(store.structures(user, view.name, chunk))
-            readers = store.message_readers(user, view.name, chunk)
+            readers = Readers(lambda chunk=chunk: store.message_readers(user, view.name, chunk))
             for info in store.message_infos(user, view.name, chunk):
                 seq = view.seq_of(info.uid)
-                read = readers.get(info.uid)
-                if seq is None or read is None:
+                if seq is None:
                     continue
-                message = Message(seq, info, read, structures)
-                if matches(message):
-                    found.append(info.uid)
-                    highest = max(highest, info.modseq)
+                message = Message(seq, info, readers.reader(info.uid), structures)
+                try:
+                    if not matches(message):
+                        continue
+                except NoSuchMessage:  # expunged by another session meanwhile
+                    continue
+                found.append(info.uid)
+                highest = max(highest, info.modseq)
             store.save_structures(user, view.name, structures.new)
         return found, highest
 

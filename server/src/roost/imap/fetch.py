@@ -8,6 +8,7 @@ FETCH neither blocks the event loop nor holds the whole mailbox in memory.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +18,16 @@ from functools import cached_property
 from roost.imap import bodystructure, mime
 from roost.imap.errors import BadCommandError
 from roost.imap.parser import Arg
-from roost.imap.response import Atom, Literal8, encode, flag_list
+from roost.imap.response import Encoded, Literal8, encode
 from roost.imap.sections import (
     Section,
     binary_section,
     body_section,
+    header_section,
     parse_partial,
     partial,
 )
+from roost.store.errors import NoSuchMessage
 from roost.store.interfaces import MessageInfo
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -66,15 +69,15 @@ class FetchItem:
             return self.name in ("ENVELOPE", "BODY", "BODYSTRUCTURE")
         return self.section != Section() or self.binary
 
-    def label(self) -> str:
-        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin)."""
-        if self.section is None:
-            return self.name
-        if self.name in _RFC822:
-            return self.name
+    @cached_property
+    def label(self) -> bytes:
+        """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin) and
+        the space before its value; kept, as it is the same for every message of a FETCH."""
+        if self.section is None or self.name in _RFC822:
+            return self.name.encode() + b" "
         base = self.name.replace(".PEEK", "")
         origin = f"<{self.partial[0]}>" if self.partial else ""
-        return f"{base}[{self.section}]{origin}"
+        return f"{base}[{self.section}]{origin} ".encode()
 
     @property
     def binary(self) -> bool:
@@ -123,24 +126,86 @@ class Structures:
 
     def __init__(self, kept: dict[int, bytes]) -> None:
         self._kept = kept
+        self._loaded: dict[int, mime.Kept | None] = {}
         self._parsed: dict[int, mime.Structure] = {}
         self.new: dict[int, bytes] = {}
 
     def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = self._parsed.get(uid)
+        if structure is None:
+            kept = self._load(uid)
+            try:
+                structure = kept.structure() if kept is not None else self._parse(uid, raw)
+            except ValueError:  # the kept tree is damaged: parse again
+                structure = self._parse(uid, raw)
+            self._parsed[uid] = structure
+        return structure
+
+    def header(self, uid: int, raw: Callable[[], bytes]) -> bytes:
+        """The message's header section, from what was kept without building its parts."""
+        structure = self._parsed.get(uid)
         if structure is not None:
-            return structure
+            return structure.header
+        kept = self._load(uid)
+        return kept.header if kept is not None else self.get(uid, raw).header
+
+    def rendered(self, uid: int, raw: Callable[[], bytes], name: str) -> Encoded:
+        """ENVELOPE, BODY or BODYSTRUCTURE as encoded when the message was first parsed."""
+        kept = self._load(uid) if uid not in self._parsed else None
+        if kept is not None and name in kept.rendered:
+            return Encoded(kept.rendered[name])
+        structure = self.get(uid, raw)
+        if name not in structure.rendered:  # kept without it: encode now, once per batch
+            structure.rendered.update(_renderings(structure))
+        return Encoded(structure.rendered[name])
+
+    def _load(self, uid: int) -> mime.Kept | None:
+        if uid in self._loaded:
+            return self._loaded[uid]
         data = self._kept.get(uid)
+        kept = None
         if data is not None:
             try:
-                structure = mime.Structure.from_json(data)
+                kept = mime.Kept.load(data)
             except ValueError:  # kept by another version of the parser: parse again
-                structure = None
-        if structure is None:
-            structure = mime.parse(raw())
-            self.new[uid] = structure.to_json()
-        self._parsed[uid] = structure
+                kept = None
+        self._loaded[uid] = kept
+        return kept
+
+    def _parse(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
+        structure = mime.parse(raw())
+        structure.rendered.update(_renderings(structure))
+        self.new[uid] = structure.to_bytes()
         return structure
+
+
+def _renderings(structure: mime.Structure) -> dict[str, bytes]:
+    return {
+        "ENVELOPE": encode(bodystructure.envelope(structure)),
+        "BODY": encode(bodystructure.body(structure, extensible=False)),
+        "BODYSTRUCTURE": encode(bodystructure.body(structure, extensible=True)),
+    }
+
+
+class Readers:
+    """The message files of one batch, located (one query) only when a message's content
+    is first needed: most FETCH and SEARCH commands are answered from the index and the
+    kept structures alone."""
+
+    def __init__(self, locate: Callable[[], dict[int, Callable[[], bytes]]]) -> None:
+        self._locate = locate
+        self._readers: dict[int, Callable[[], bytes]] | None = None
+
+    def reader(self, uid: int) -> Callable[[], bytes]:
+        return functools.partial(self._read, uid)
+
+    def _read(self, uid: int) -> bytes:
+        if self._readers is None:
+            self._readers = self._locate()
+        read = self._readers.get(uid)
+        if read is None:  # expunged by another session since the batch's index rows
+            raise NoSuchMessage("", uid)
+        return read()
 
 
 class Message:
@@ -188,42 +253,47 @@ class Message:
     def structure(self) -> mime.Structure:
         return self._structures.get(self.info.uid, self.raw)
 
+    def header(self) -> bytes:
+        return self._structures.header(self.info.uid, self.raw)
+
+    def rendered(self, name: str) -> Encoded:
+        return self._structures.rendered(self.info.uid, self.raw, name)
+
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
     """`* n FETCH (...)` for one message, CRLF included."""
-    out: list[object] = []
-    names = {item.name for item in items}
-    if uid and "UID" not in names:
-        out += [Atom("UID"), message.uid]
+    out: list[bytes] = []
+    if uid and not any(item.name == "UID" for item in items):
+        out.append(b"UID %d" % message.uid)
     for item in items:
-        out += [Atom(item.label()), _value(message, item)]
-    if modseq and "MODSEQ" not in names:
-        out += [Atom("MODSEQ"), [message.modseq]]
-    return b"* %d FETCH " % message.seq + encode(out) + b"\r\n"
+        out.append(item.label + encode(_value(message, item)))
+    if modseq and not any(item.name == "MODSEQ" for item in items):
+        out.append(b"MODSEQ (%d)" % message.modseq)
+    return b"* %d FETCH (%s)\r\n" % (message.seq, b" ".join(out))
 
 
 def _value(message: Message, item: FetchItem) -> object:
     name = item.name
     if name == "UID":
         return message.uid
-    if name == "FLAGS":
-        return flag_list(message.flags)
+    if name == "FLAGS":  # flags are atoms, checked when stored (roost.store.flags)
+        return Encoded(b"(%s)" % " ".join(message.flags).encode())
     if name == "INTERNALDATE":
         return format_datetime(message.internaldate)
     if name == "RFC822.SIZE":
         return message.size
     if name == "MODSEQ":
         return [message.modseq]
-    if name == "ENVELOPE":
-        return bodystructure.envelope(message.structure())
     # BODY alone is the structure; BODY[section] (same name, a section) is content.
-    if name in ("BODY", "BODYSTRUCTURE") and item.section is None:
-        return bodystructure.body(message.structure(), extensible=name == "BODYSTRUCTURE")
+    if name == "ENVELOPE" or (name in ("BODY", "BODYSTRUCTURE") and item.section is None):
+        return message.rendered(name)
     assert item.section is not None
     if item.binary:
         data = binary_section(message.raw(), message.structure(), item.section.path)
     elif item.section == Section():
         data = memoryview(message.raw())  # the whole message needs no MIME parse
+    elif not item.section.path and item.section.text.startswith("HEADER"):
+        data = header_section(message.header(), item.section)  # kept: no file read
     else:
         data = body_section(message.raw(), message.structure(), item.section)
     if name == "BINARY.SIZE":

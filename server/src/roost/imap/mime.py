@@ -1,19 +1,22 @@
 """A message's MIME structure, parsed once into byte offsets (RFC 2045, RFC 2046).
 
 `parse` walks the raw bytes once per nesting level and records, for every part, where its
-header and body lie and what FETCH needs from its MIME fields; `Structure.to_json` /
-`from_json` let the caller keep it beside the message so ENVELOPE, BODYSTRUCTURE and
-BODY[section] never re-parse. Bodies are never copied: sections are offsets into the raw
-message. Broken MIME is parsed the way Dovecot does rather than refused: a missing closing
-boundary ends the part at its parent's end, a multipart without a boundary parameter is a
-single text part, bare LF counts as a line end, and nesting and part counts are capped so
-hostile messages cost linear work.
+header and body lie and what FETCH needs from its MIME fields, plus the message's header
+section itself; `Structure.to_bytes` / `Kept.load` let the caller keep it beside the message
+so ENVELOPE, BODYSTRUCTURE, BODY[section], header FETCH and header SEARCH never re-parse, and
+header FETCH and SEARCH never read the message file. Bodies are never copied: sections are
+offsets into the raw message. Broken MIME is parsed the way Dovecot does rather than refused:
+a missing closing boundary ends the part at its parent's end, a multipart without a boundary
+parameter is a single text part, bare LF counts as a line end, and nesting and part counts
+are capped so hostile messages cost linear work.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
+import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from roost.imap import mimeheaders as mh
 from roost.imap.envelope import ENVELOPE_FIELDS, envelope
@@ -88,47 +91,83 @@ class Part:
 
     @classmethod
     def from_list(cls, data: list) -> Part:  # type: ignore[type-arg]
+        """From `to_list` after a marshal round trip, which keeps tuples as tuples."""
         part = cls(*data[:14])
-        part.params = [(k, v) for k, v in part.params]
-        if part.disposition is not None:
-            kind, params = part.disposition
-            part.disposition = (kind, [(k, v) for k, v in params])
         part.parts = [cls.from_list(p) for p in data[14]]
-        part.message = cls.from_list(data[15]) if data[15] else None
-        part.envelope = _tuples(data[16]) if data[16] else None
+        if data[15] is not None:
+            part.message = cls.from_list(data[15])
+        part.envelope = data[16]
         return part
-
-
-def _tuples(value: object) -> object:
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
 
 
 @dataclass(slots=True)
 class Structure:
-    """The parsed message: `root` is the whole message as a part (its envelope set)."""
+    """The parsed message: `root` is the whole message as a part (its envelope set),
+    `header` its header section as written (`root.start` to `root.body`), and `rendered`
+    FETCH values derived from the rest, already encoded (filled and read by the FETCH code:
+    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts)."""
 
     root: Part
     size: int
-    VERSION = 1
+    header: bytes
+    rendered: dict[str, bytes] = field(default_factory=dict)
 
-    def to_json(self) -> bytes:
-        return json.dumps([self.VERSION, self.size, self.root.to_list()]).encode("ascii")
+    def to_bytes(self) -> bytes:
+        """The kept form, read back by `Kept.load`: a fixed-size head, the header section,
+        then the rendered values and the tree of parts each in marshal (lists, tuples,
+        strings and numbers only; decoded in C, tuples intact), so what most FETCH and
+        SEARCH commands need is sliced out without decoding the tree."""
+        rendered = marshal.dumps(self.rendered, 4)
+        head = _HEAD.pack(_MAGIC, self.size, len(self.header), len(rendered))
+        return b"".join((head, self.header, rendered, marshal.dumps(self.root.to_list(), 4)))
+
+
+_HEAD = struct.Struct("<18sQII")
+_MAGIC = b"roost-structure-2\0"
+"""Versions the kept form: data without it (JSON from version 1, another layout) is parsed
+again from the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A kept structure decoded only as far as asked: the header section and rendered
+    values at once (header FETCH and SEARCH, ENVELOPE, BODYSTRUCTURE), the tree of parts on
+    first need (body sections, SEARCH on body text)."""
+
+    size: int
+    header: bytes
+    rendered: dict[str, bytes]
+    tree: memoryview
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> Structure:
+    def load(cls, data: bytes) -> Kept:
         """Raises ValueError for data written by another version: parse the message again."""
-        version, size, root = json.loads(data)
-        if version != cls.VERSION:
-            raise ValueError(f"structure cache version {version}, expected {cls.VERSION}")
-        return cls(Part.from_list(root), size)
+        if not data.startswith(_MAGIC) or len(data) < _HEAD.size:
+            raise ValueError("structure kept by another version")
+        _, size, header_length, rendered_length = _HEAD.unpack_from(data)
+        header_end = _HEAD.size + header_length
+        tree = header_end + rendered_length
+        if tree > len(data):
+            raise ValueError("damaged kept structure: shorter than its head says")
+        rendered = _unmarshal(memoryview(data)[header_end:tree])
+        return cls(size, data[_HEAD.size : header_end], rendered, memoryview(data)[tree:])
+
+    def structure(self) -> Structure:
+        tree = _unmarshal(self.tree)
+        return Structure(Part.from_list(tree), self.size, self.header, self.rendered)
+
+
+def _unmarshal(data: memoryview) -> Any:
+    try:
+        return marshal.loads(data)
+    except (EOFError, TypeError, ValueError) as exc:
+        raise ValueError(f"damaged kept structure: {exc}") from None
 
 
 def parse(msg: bytes) -> Structure:
     counter = [0]
     root = _part(msg, 0, len(msg), counter, 0, digest=False, is_message=True)
-    return Structure(root, len(msg))
+    return Structure(root, len(msg), msg[: root.body])
 
 
 def _lines(msg: bytes, start: int, end: int) -> int:

@@ -45,6 +45,10 @@ class MessageView(Protocol):
         """The parsed structure (`roost.imap.mime.parse(raw())`, cached by the caller)."""
         ...
 
+    def header(self) -> bytes:
+        """The header section (`structure().header`), without building the parts if kept."""
+        ...
+
 
 @dataclass
 class LoadedMessage:
@@ -69,3 +73,6 @@ class LoadedMessage:
         if self.parsed is None:
             self.parsed = parse(self.message)
         return self.parsed
+
+    def header(self) -> bytes:
+        return self.structure().header

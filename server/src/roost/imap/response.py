@@ -21,6 +21,12 @@ class Atom(str):
     __slots__ = ()
 
 
+class Encoded(bytes):
+    """A value encoded earlier (by `encode`) and kept: written as is."""
+
+    __slots__ = ()
+
+
 class Literal8(bytes):
     """Binary data that may hold NUL: sent as `~{n}` (RFC 3516 §4.3 literal8)."""
 
@@ -42,6 +48,8 @@ def _write(out: bytearray, value: Value) -> None:
         out += b"%d" % value  # type: ignore[str-format]
     elif kind is Atom:
         out += value.encode()  # type: ignore[attr-defined]
+    elif kind is Encoded:
+        out += value  # type: ignore[operator]
     elif kind is list or kind is tuple:
         out += b"("
         first = True

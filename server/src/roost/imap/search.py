@@ -71,9 +71,9 @@ class _Message:
         return self._structure
 
     def fields(self) -> list[tuple[str, str]]:
-        if self._fields is None:  # the header alone: no need for the cached structure
-            raw = self.raw()
-            self._fields = mimeheaders.fields(raw, 0, mimeheaders.header_end(raw, 0, len(raw))[1])
+        if self._fields is None:  # the kept header section: no file read
+            header = self.view.header()
+            self._fields = mimeheaders.fields(header, 0, len(header))
         return self._fields
 
     def header(self, name: str) -> list[str]:

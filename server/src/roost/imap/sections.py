@@ -156,13 +156,18 @@ def body_section(raw: bytes, structure: Structure, section: Section) -> Octets:
         return b""  # HEADER and TEXT belong to messages (RFC 9051 §6.4.5)
     if section.text == "TEXT":
         return view[message.body : message.end]
+    return header_section(view[message.start : message.body], section)
+
+
+def header_section(header: Octets, section: Section) -> Octets:
+    """HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT from a message's header section alone."""
     if section.text == "HEADER":
-        return view[message.start : message.body]
+        return header
     wanted = {name.lower() for name in section.fields}
-    return header_lines(raw, message, wanted, keep=section.text == "HEADER.FIELDS")
+    return header_lines(bytes(header), wanted, keep=section.text == "HEADER.FIELDS")
 
 
-def header_lines(raw: bytes, part: Part, names: set[str], *, keep: bool) -> bytes:
+def header_lines(header: bytes, names: set[str], *, keep: bool) -> bytes:
     """The header lines (folded lines whole) whose field name is in `names` (keep=True) or
     not in it (keep=False), as written, then the empty line (for .NOT only if the header
     has one). Lines that are not fields count as not matching, so .NOT keeps them. Both
@@ -170,7 +175,7 @@ def header_lines(raw: bytes, part: Part, names: set[str], *, keep: bool) -> byte
     out: list[bytes] = []
     take = False
     ended = False
-    for line in raw[part.start : part.body].splitlines(keepends=True):
+    for line in header.splitlines(keepends=True):
         if line in (b"\r\n", b"\n"):
             ended = True
             break

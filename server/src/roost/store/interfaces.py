@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Literal, Protocol
+from typing import BinaryIO, Literal, NamedTuple, Protocol
 
 from roost.store.notify import ChangeFeed
 
@@ -58,9 +58,10 @@ class MailboxInfo:
     size: int = 0  # RFC 8438 STATUS=SIZE: the sum of the messages' sizes
 
 
-@dataclass(frozen=True)
-class MessageInfo:
-    """One message's per-mailbox state: what IMAP FETCH needs without reading the body."""
+class MessageInfo(NamedTuple):
+    """One message's per-mailbox state: what IMAP FETCH needs without reading the body.
+    A named tuple: SELECT and FETCH make one per message, at a third of a frozen
+    dataclass's cost."""
 
     uid: int
     modseq: int

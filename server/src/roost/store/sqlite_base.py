@@ -5,6 +5,7 @@ Connections and transactions come from `roost.sqlitedb.Database`.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -108,4 +109,10 @@ def to_stored_time(when: datetime | None) -> tuple[int, int]:
 
 
 def from_stored_time(seconds: int, offset_minutes: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset_minutes)))
+    return datetime.fromtimestamp(seconds, _zone(offset_minutes))
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(offset_minutes: int) -> timezone:
+    """The few zone offsets a mailbox holds, made once (SELECT makes a date per message)."""
+    return timezone(timedelta(minutes=offset_minutes))

@@ -567,6 +567,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from roost.deliverability.context import DEFAULT_DNSBLS, DEFAULT_PROBE_HOSTS
     from roost.deliverability.report import as_json, as_table, ok
     from roost.deliverability.run import context_from_config, run
+    from roost.tlsrpt import TLSReportStore
+    from roost.tlsrpt.store import DB_NAME as TLSRPT_DB
 
     for address in args.address:
         try:
@@ -577,12 +579,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise CommandError("--timeout and --budget are seconds, more than 0")
     config = load_config(args)
     domains = args.domain or open_store(config).list_domains()
+    drop_to(config.run_as_user, config.run_as_group)  # the TLS-RPT files stay the server's
+    reports_path = config.state_dir / TLSRPT_DB
     ctx = context_from_config(
         config,
         args.address,
         dnsbls=args.dnsbl or DEFAULT_DNSBLS,
         probe_hosts=args.probe_host or DEFAULT_PROBE_HOSTS,
         timeout=args.timeout,
+        tls_reports=TLSReportStore(reports_path) if reports_path.exists() else None,
     )
     findings = run(ctx, domains, budget=args.budget)
     print(as_json(findings) if args.format == "json" else as_table(findings))

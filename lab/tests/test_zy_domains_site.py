@@ -28,6 +28,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
+import pytest
 from roleplay import REPO, changed_count
 from test_smtp import wait_for_mail
 
@@ -146,6 +147,8 @@ def policy(lab: Lab, domain: str) -> str:
         return response.read().decode()
 
 
+# Seven runs of the whole site.yml (about a minute each on the lab, three when it is fresh).
+@pytest.mark.timeout(2400)
 def test_a_domain_added_then_removed_touches_nothing_else(lab: Lab, tmp_path: Path) -> None:
     alone = {"roost_domains": [{"name": FIRST}], "roost_users": [ME], "roost_aliases": []}
     site(tmp_path, alone)

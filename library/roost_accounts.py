@@ -119,6 +119,11 @@ def main():
         data=json.dumps(document),
     )
     before, after = result.pop("before"), result.pop("after")
+    for address in result.get("users_kept", []):
+        module.warn(
+            f"{address} is kept with its mail although its domain is marked absent "
+            f"(mail: keep); `roost user del {address}` on the server removes it"
+        )
     module.exit_json(
         diff={"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"}, **result
     )

@@ -1,7 +1,9 @@
 """Deciding what to change in a zone so it holds Roost's record sets, and nothing more.
 
 Rules (issue 8): only records Roost manages change and nothing else is ever
-deleted (a retired DKIM selector's record goes only when named, issue 9); TXT
+deleted (a retired DKIM selector's record goes only when named, issue 9; a domain
+taken out of roost_domains loses only the exact values Roost would write, see
+``RecordSet.gone``); TXT
 records at a name are told apart by what they start with, so other
 TXT records at the same name are never touched; the SPF record is merged, not
 replaced; a record the user has where Roost wants another (an MX, a DMARC policy)

@@ -164,8 +164,9 @@ def test_a_domain_added_then_removed_touches_nothing_else(lab: Lab, tmp_path: Pa
     assert second[f"{SECOND} MX"] == [f"10 mail.{FIRST}."]
     assert any("v=spf1" in v for v in second[f"{SECOND} TXT"])
     assert second[f"_dmarc.{SECOND} TXT"] and second[f"_mta-sts.{SECOND} TXT"]
-    selectors = {row["selector"]: row["phase"] for row in dkim_status(lab, SECOND)}
-    assert sorted(selectors.values()) == ["active", "active"]
+    # (A lab where second.test was hosted before also lists that time's removed selectors.)
+    selectors = [row["selector"] for row in dkim_status(lab, SECOND) if row["phase"] == "active"]
+    assert len(selectors) == 2
     assert all(served(lab, f"{s}._domainkey.{SECOND}", "TXT") for s in selectors)
     assert f"mta-sts.{SECOND}" in certificate_names(lab)
     assert "mode: testing" in policy(lab, SECOND)

@@ -32,6 +32,12 @@ options:
     type: list
     elements: str
     required: true
+  absent_domains:
+    description: Domains no longer hosted (phase ensure); every key of theirs is removed and
+      its selector returned in RV(retired), so the dns role deletes the record.
+    type: list
+    elements: str
+    default: []
   phase:
     description: C(ensure) before the DNS update, C(activate) after it.
     type: str
@@ -115,6 +121,7 @@ def main():
         argument_spec={
             **COMMON_OPTIONS,
             "domains": {"type": "list", "elements": "str", "required": True},
+            "absent_domains": {"type": "list", "elements": "str", "default": []},
             "phase": {"type": "str", "choices": ["ensure", "activate"], "default": "ensure"},
             "rotate_days": {"type": "int", "default": 180},
             "retire_days": {"type": "int", "default": 7},
@@ -147,9 +154,10 @@ def main():
     planned = [
         {"selector": s, "value": PENDING_VALUE, "phase": "pending"} for s in ("r-new", "e-new")
     ]
+    absent = [f"--absent={d}" for d in p["absent_domains"]]
     found = run_roost(
         module,
-        ["dkim", "ensure", *args, *(["--force"] if p["rotate"] else []), *domains],
+        ["dkim", "ensure", *args, *(["--force"] if p["rotate"] else []), *domains, *absent],
         "create an RSA-2048 and an Ed25519 DKIM key per domain",
         planned={**empty, "records": {d: planned for d in domains}, "pending": True},
     )

@@ -20,6 +20,11 @@ description:
     An existing SPF record keeps its mechanisms and gains Roost's (at most 10 look-ups).
     A record the zone holds where Roost wants another (an MX, a DMARC policy) is reported as a
     warning and kept, unless O(replace_conflicts) is set.
+  - With O(state=absent) (a domain taken out of C(roost_domains)) the same record sets are
+    deleted instead, but only the values Roost would write (a user's own MX, DMARC or address
+    at the same name stays); Roost's mechanisms leave the SPF record, which goes only if Roost
+    wrote all of it; every C(v=STSv1) value at C(_mta-sts) and the DKIM records of
+    O(mail.dkim_retired) go.
   - Runs on the controller (C(delegate_to=localhost)) with the C(roost) package installed.
 version_added: "0.1.0"
 author: Roost
@@ -43,6 +48,11 @@ options:
     description: The zone (a domain of C(roost_domains)).
     type: str
     required: true
+  state:
+    description: C(present) publishes the record sets, C(absent) deletes Roost's values of them.
+    type: str
+    choices: [present, absent]
+    default: present
   mail:
     description:
       - Derive every record a mail domain needs (A/AAAA of the mail host when inside the zone,
@@ -184,7 +194,12 @@ try:
     from roost.dnsprovider import DNSProviderError, Record, open_provider, wait_for_propagation
     from roost.dnsprovider.base import in_zone, normalize_name
     from roost.dnsprovider.plan import RecordSet, sync
-    from roost.dnsprovider.records import MailDomain, dkim_repairs, mail_records
+    from roost.dnsprovider.records import (
+        MailDomain,
+        dkim_repairs,
+        mail_records,
+        removed_mail_records,
+    )
 except ImportError:
     ROOST_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -199,6 +214,7 @@ ARGUMENT_SPEC = {
     },
     "credentials": {"type": "dict", "required": True, "no_log": True},
     "zone": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "mail": {
         "type": "dict",
         "options": {
@@ -276,18 +292,17 @@ def _record_sets(params, zone):
             relay_spf=mail["relay_spf"],
             ttl=params["ttl"],
         )
-        sets += mail_records(spec)
+        sets += (removed_mail_records if params["state"] == "absent" else mail_records)(spec)
     for item in params["records"]:
-        sets.append(
-            RecordSet.make(
-                _owner(zone, item["name"]),
-                item["type"],
-                item["values"],
-                ttl=item["ttl"],
-                match=item["match"],
-                replace=item["replace"],
-            )
+        record_set = RecordSet.make(
+            _owner(zone, item["name"]),
+            item["type"],
+            item["values"],
+            ttl=item["ttl"],
+            match=item["match"],
+            replace=item["replace"],
         )
+        sets.append(record_set.gone() if params["state"] == "absent" else record_set)
     return sets
 
 

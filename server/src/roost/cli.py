@@ -162,8 +162,12 @@ def _add_dkim_commands(commands: argparse._SubParsersAction) -> None:
         dkim, "ensure", cmd_dkim_ensure,
         "rotation phase 1: make missing and due keys (pending), drop retired ones; JSON out",
     )  # fmt: skip
-    ensure.add_argument("domains", nargs="+", metavar="domain")
+    ensure.add_argument("domains", nargs="*", metavar="domain")
     ensure.add_argument("--force", action="store_true", help="rotate now, whatever the age")
+    ensure.add_argument(
+        "--absent", action="append", default=[], metavar="DOMAIN",
+        help="a domain no longer hosted: remove all its keys (repeatable)",
+    )  # fmt: skip
     _rotation_arguments(ensure)
     activate = _action(
         dkim, "activate", cmd_dkim_activate,
@@ -439,11 +443,14 @@ def cmd_accounts_sync(args: argparse.Namespace) -> int:
         wanted = parse_accounts(document)
     except (json.JSONDecodeError, AccountsError) as exc:
         raise CommandError(
-            f"accounts sync reads {{domains, users, aliases}} as JSON on stdin: {exc}"
+            f"accounts sync reads {{domains, users, aliases, absent}} as JSON on stdin: {exc}"
         ) from None
     store = open_store(load_config(args))
     before = listing(store)
-    changes = sync(store, wanted, check=args.check)
+    try:
+        changes = sync(store, wanted, check=args.check)
+    except AccountsError as exc:
+        raise CommandError(str(exc)) from None
     after = planned_listing(before, wanted, changes) if args.check else listing(store)
     print(json.dumps({**changes.as_dict(), "before": before, "after": after}, indent=2))
     return 0
@@ -472,6 +479,7 @@ def cmd_dkim_ensure(args: argparse.Namespace) -> int:
     """Prints {domain: {created, removed, records, retired, problems}}; only public halves."""
     store, policy, now = _rotation(args)
     found = {d: rotation.ensure(store, d, now, policy, check=args.check) for d in args.domains}
+    found |= {d: rotation.drop(store, d, now, check=args.check) for d in args.absent}
     print(json.dumps({domain: asdict(keys) for domain, keys in found.items()}, indent=2))
     return 0
 
@@ -559,6 +567,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from roost.deliverability.context import DEFAULT_DNSBLS, DEFAULT_PROBE_HOSTS
     from roost.deliverability.report import as_json, as_table, ok
     from roost.deliverability.run import context_from_config, run
+    from roost.tlsrpt import TLSReportStore
+    from roost.tlsrpt.store import DB_NAME as TLSRPT_DB
 
     for address in args.address:
         try:
@@ -569,12 +579,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise CommandError("--timeout and --budget are seconds, more than 0")
     config = load_config(args)
     domains = args.domain or open_store(config).list_domains()
+    drop_to(config.run_as_user, config.run_as_group)  # the TLS-RPT files stay the server's
+    reports_path = config.state_dir / TLSRPT_DB
     ctx = context_from_config(
         config,
         args.address,
         dnsbls=args.dnsbl or DEFAULT_DNSBLS,
         probe_hosts=args.probe_host or DEFAULT_PROBE_HOSTS,
         timeout=args.timeout,
+        tls_reports=TLSReportStore(reports_path) if reports_path.exists() else None,
     )
     findings = run(ctx, domains, budget=args.budget)
     print(as_json(findings) if args.format == "json" else as_table(findings))

@@ -28,6 +28,7 @@ from roost.store.errors import InvalidAddress
 from roost.store.sqlite import SQLiteStore
 from roost.store.writer import DeliveryWriter
 from roost.tlsrpt import StoreReporter, TLSReportStore
+from roost.tlsrpt.store import DB_NAME as TLSRPT_DB
 
 log = logging.getLogger("roost.serve")
 
@@ -54,7 +55,7 @@ class Services:
         ca_file = str(config.outbound.ca_file) if config.outbound.ca_file else None
         verified, _ = tls_contexts(ca_file)
         policy_cache = PolicyCache(config.state_dir / "mtasts.db")
-        tls_reports = TLSReportStore(config.state_dir / "tlsrpt.db")
+        tls_reports = TLSReportStore(config.state_dir / TLSRPT_DB)
         mtasts = MTASTS(resolver, policy_cache, PolicyFetcher(resolver, ssl_context=verified))
         deliverer = Deliverer(
             config.hostname,

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from roost.dkim import DKIMKeyStore
-from roost.dkim.rotation import PENDING_VALUE, Policy, activate, ensure, status, status_table
+from roost.dkim.rotation import (
+    PENDING_VALUE,
+    Policy,
+    activate,
+    drop,
+    ensure,
+    status,
+    status_table,
+)
 from roost.dkim.state import STATE_FILE, DKIMStateError
 
 DOMAIN = "example.test"
@@ -215,3 +223,20 @@ def test_of_two_pending_keys_the_newest_signs(provisioned: DKIMKeyStore) -> None
         "r20261130": "active", "e20261130": "retiring", "m1": "retiring", "m2": "active",
     }  # fmt: skip
     assert signing(provisioned) == ["r20261130", "m2"]
+
+
+def test_a_dropped_domain_loses_every_key_and_dns_keeps_deleting_its_records(
+    provisioned: DKIMKeyStore,
+) -> None:
+    other = "second.test"
+    ensure(provisioned, other, T0, POLICY)
+    planned = drop(provisioned, DOMAIN, day(1), check=True)
+    assert sorted(planned.removed) == ["e20261130", "r20261130"]
+    assert signing(provisioned) == ["r20261130", "e20261130"]  # check mode removed nothing
+    dropped = drop(provisioned, DOMAIN, day(1))
+    assert dropped.changed and dropped.records == []
+    assert dropped.retired == ["e20261130", "r20261130"]
+    assert provisioned.keys(DOMAIN) == [] and signing(provisioned) == []
+    again = drop(provisioned, DOMAIN, day(2))
+    assert not again.changed and again.retired == ["e20261130", "r20261130"]
+    assert len(provisioned.keys(other)) == 2  # the other domain's keys are untouched

@@ -110,3 +110,107 @@ def test_cli_sync_prints_changes_as_json() -> None:
         assert second["changed"] is False
         refused = dev.cli("accounts", "sync", stdin="not json", check=False)
         assert refused.returncode == 1 and "as JSON on stdin" in refused.stderr
+
+
+def _deliver(store: SQLiteStore, address: str) -> None:
+    message = b"From: a@remote.test\r\nTo: " + address.encode() + b"\r\nSubject: hi\r\n\r\nhi\r\n"
+    store.deliver([address], message)
+
+
+def _with_second_gone(mail: str | None = None) -> dict[str, object]:
+    return {
+        "domains": ["example.test"],
+        "users": [{"address": "me@example.test", "password": "first secret"}],
+        "aliases": [],
+        "postmaster": "me@example.test",
+        "absent": [{"name": "second.test", **({"mail": mail} if mail else {})}],
+    }
+
+
+@pytest.fixture
+def two_domains(store: SQLiteStore) -> SQLiteStore:
+    sync(
+        store,
+        parse_accounts(
+            {
+                "domains": ["example.test", "second.test"],
+                "users": [
+                    {"address": "me@example.test", "password": "first secret"},
+                    {"address": "full@second.test", "password": "other secret"},
+                    {"address": "empty@second.test", "password": "third secret"},
+                ],
+                "postmaster": "me@example.test",
+            }
+        ),
+    )
+    return store
+
+
+def test_an_absent_domain_without_mail_goes_with_its_users_and_aliases_only(
+    two_domains: SQLiteStore,
+) -> None:
+    before_first = two_domains.list_aliases()
+    removed = sync(two_domains, parse_accounts(_with_second_gone()))
+    assert removed.domains_removed == ["second.test"]
+    assert removed.users_removed == ["empty@second.test", "full@second.test"]
+    assert removed.aliases_removed == ["abuse@second.test", "postmaster@second.test"]
+    assert two_domains.list_domains() == ["example.test"]
+    assert two_domains.list_users() == ["me@example.test"]
+    assert two_domains.list_aliases() == {
+        a: t for a, t in before_first.items() if a.endswith("@example.test")
+    }
+    assert not sync(two_domains, parse_accounts(_with_second_gone())).changed
+
+
+def test_an_absent_domain_holding_mail_is_refused_naming_the_mailboxes(
+    two_domains: SQLiteStore,
+) -> None:
+    _deliver(two_domains, "full@second.test")
+    with pytest.raises(AccountsError, match=r"full@second\.test \(1 message\).*mail: keep"):
+        sync(two_domains, parse_accounts(_with_second_gone()))
+    assert two_domains.list_domains() == ["example.test", "second.test"]
+    assert "empty@second.test" in two_domains.list_users()
+    assert "postmaster@second.test" in two_domains.list_aliases()
+
+
+def test_mail_keep_keeps_the_mailboxes_holding_mail_and_removes_the_rest(
+    two_domains: SQLiteStore,
+) -> None:
+    _deliver(two_domains, "full@second.test")
+    kept = sync(two_domains, parse_accounts(_with_second_gone("keep")))
+    assert kept.users_kept == ["full@second.test"]
+    assert kept.users_removed == ["empty@second.test"]
+    assert kept.domains_removed == []
+    assert two_domains.stored_messages("second.test") == {"full@second.test": 1}
+    assert not sync(two_domains, parse_accounts(_with_second_gone("keep"))).changed
+
+
+def test_mail_delete_removes_the_domain_and_its_mail(two_domains: SQLiteStore) -> None:
+    _deliver(two_domains, "full@second.test")
+    planned = sync(two_domains, parse_accounts(_with_second_gone("delete")), check=True)
+    assert planned.domains_removed == ["second.test"]
+    assert "second.test" in two_domains.list_domains()  # check mode wrote nothing
+    sync(two_domains, parse_accounts(_with_second_gone("delete")))
+    assert two_domains.list_domains() == ["example.test"]
+    assert two_domains.list_users() == ["me@example.test"]
+
+
+@pytest.mark.parametrize(
+    ("absent", "named"),
+    [
+        ([{"name": "second.test", "mail": "archive"}], "mail: 'archive'"),
+        ([{"name": "example.test"}], "listed both as hosted and as absent"),
+        ([{"mail": "keep"}], "absent[0]"),
+    ],
+)
+def test_malformed_absent_entries_name_the_cause(absent: object, named: str) -> None:
+    document = dict(_with_second_gone(), absent=absent)
+    with pytest.raises(AccountsError, match=named.replace("[", r"\[").replace("(", r"\(")):
+        parse_accounts(document)
+
+
+def test_a_user_listed_in_an_absent_domain_is_refused() -> None:
+    document = _with_second_gone()
+    document["users"] = [{"address": "x@second.test", "password": "p"}]
+    with pytest.raises(AccountsError, match=r"x@second\.test is listed but its domain"):
+        parse_accounts(document)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from roost.deliverability import spfrecord
@@ -13,7 +14,9 @@ from roost.deliverability.dnsrecords import check_addresses
 from roost.deliverability.mtastscheck import check_mta_sts
 from roost.deliverability.policycheck import check_dmarc, check_tlsrpt
 from roost.deliverability.spfcheck import check_spf
-from tests.deliverability.conftest import ADDRESS, DOMAIN, HOST, Lab
+from roost.tlsrpt import TLSReportStore
+from roost.tlsrpt.results import Failure
+from tests.deliverability.conftest import ADDRESS, DOMAIN, HOST, POLICY, Lab
 from tests.knot import txt
 from tests.testca import TestCA
 
@@ -94,6 +97,29 @@ def test_mta_sts_mode_none_warns(healthy: Lab) -> None:
     (finding,) = check_mta_sts(healthy.ctx, DOMAIN)
     assert finding.status == "warn"
     assert "mode none" in finding.detail
+
+
+def test_enforce_warns_while_tls_reports_show_failures(healthy: Lab, tmp_path: Path) -> None:
+    enforce = f"version: STSv1\nmode: enforce\nmx: {HOST}\nmax_age: 86400\n"
+    healthy.policies.serve(DOMAIN, enforce)
+    reports = TLSReportStore(tmp_path / "tlsrpt.db")
+    ctx = dataclasses.replace(healthy.ctx, tls_reports=reports)
+    now = ctx.now()
+    reports.record_success(DOMAIN, None, at=now)
+    expired = Failure("certificate-expired")
+    reports.record_failure(DOMAIN, None, expired, at=now - timedelta(days=30))
+    (finding,) = check_mta_sts(ctx, DOMAIN)
+    assert finding.status == "pass"  # a failure before the window no longer counts
+    reports.record_failure(DOMAIN, None, expired, at=now, count=3)
+    reports.record_failure("other.test", None, Failure("starttls-not-supported"), at=now)
+    (finding,) = check_mta_sts(ctx, DOMAIN)
+    assert finding.status == "warn"
+    assert "3 certificate-expired" in finding.detail
+    assert "starttls" not in finding.detail  # another domain's results are not this one's
+    assert "mta_sts_mode: testing" in finding.fix
+    healthy.policies.serve(DOMAIN, POLICY)
+    (finding,) = check_mta_sts(ctx, DOMAIN)
+    assert finding.status == "pass"  # testing mode: failures are what it is for
 
 
 def test_addresses_other_than_the_vps(healthy: Lab) -> None:

@@ -13,6 +13,7 @@ from roost.dns.resolver import Resolver
 from roost.dnsprovider.plan import RecordSet
 from roost.dnsprovider.records import MailDomain, mail_records
 from roost.mtasts.fetch import PolicyFetcher
+from roost.tlsrpt import TLSReportStore
 
 #: Widely used DNSBLs that answer without registration for low volumes.
 DEFAULT_DNSBLS = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org")
@@ -31,6 +32,8 @@ class Context:
     ``ports`` maps listener kinds (smtp, submission, submissions, imap, imaps) to ports.
     ``relay`` is the smarthost's host name when outbound mail goes through one.
     ``timeout`` bounds each network step; the run's budget is in :mod:`.run`.
+    ``tls_reports`` is the TLS-RPT data the server holds (RFC 8460 results of its sessions),
+    looked at when a domain's MTA-STS policy is in enforce mode.
     """
 
     hostname: str
@@ -46,6 +49,7 @@ class Context:
     probe_hosts: tuple[str, ...] = DEFAULT_PROBE_HOSTS
     probe_port: int = 25
     timeout: float = 10.0
+    tls_reports: TLSReportStore | None = None
     clock: Callable[[], float] = time.time
 
     def now(self) -> datetime:

@@ -8,6 +8,7 @@ status 200, no redirects), so the check uses that code and the same parser.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from roost.deliverability.context import REPUBLISH, Context
 from roost.deliverability.report import Finding, failed, passed, warned
@@ -18,6 +19,8 @@ from roost.mtasts.policy import MTASTSError, RecordError, parse_policy, parse_re
 #: RFC 8461 §3.1: records not starting with exactly v=STSv1 are not MTA-STS records.
 _STS_PREFIX = re.compile(r"v=STSv1(?=$|[ \t;])")
 MTA_STS_ROLE = "re-run site.yml: the mta_sts role serves the policy and then publishes its id"
+#: How far back TLS-RPT failures count against enforce mode (RFC 8460 §4.1 reports are daily).
+TLSRPT_WINDOW = timedelta(days=14)
 
 
 def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
@@ -86,4 +89,26 @@ def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
                 MTA_STS_ROLE,
             )
         ]
+    if policy.mode == "enforce":
+        return [_enforce_against_reports(ctx, domain, detail)]
     return [passed(domain, "mta-sts", detail)]
+
+
+def _enforce_against_reports(ctx: Context, domain: str, detail: str) -> Finding:
+    """RFC 8461 §5: enforce only once TLS reports show senders get through; in enforce
+    mode a sender whose TLS fails does not deliver at all (§5.1)."""
+    if ctx.tls_reports is None:
+        return passed(domain, "mta-sts", detail + " (no TLS-RPT data held to compare)")
+    since = (ctx.now() - TLSRPT_WINDOW).date()
+    failures = ctx.tls_reports.failures_since(domain, since)
+    if not failures:
+        return passed(domain, "mta-sts", detail + f", no TLS failures since {since}")
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(failures.items()))
+    return warned(
+        domain,
+        "mta-sts",
+        f"{detail}: enforce is set while the TLS-RPT data held shows failed sessions since "
+        f"{since} ({counts}); senders that fail so will not deliver (RFC 8461 §5.1)",
+        f"fix the cause (certificate, MX names), or set mta_sts_mode: testing on {domain} in "
+        "roost_domains and re-run site.yml until the reports are clean",
+    )

@@ -27,6 +27,7 @@ from roost.delivery.client import tls_contexts
 from roost.dkim.keys import DKIMKeyStore
 from roost.dns.resolver import DNSError, DNSResolver
 from roost.mtasts.fetch import PolicyFetcher
+from roost.tlsrpt import TLSReportStore
 
 HOST_CHECKS: tuple[tuple[str, Callable[[Context], list[Finding]]], ...] = (
     ("a/aaaa", check_addresses),
@@ -104,8 +105,10 @@ def context_from_config(
     dnsbls: Sequence[str] = DEFAULT_DNSBLS,
     probe_hosts: Sequence[str] = DEFAULT_PROBE_HOSTS,
     timeout: float = 10.0,
+    tls_reports: TLSReportStore | None = None,
 ) -> Context:
-    """The check's view of this server: its resolver, keys, certificate, listeners, relay."""
+    """The check's view of this server: its resolver, keys, certificate, listeners, relay,
+    and the TLS-RPT results it holds."""
     resolver = DNSResolver(
         list(config.dns.nameservers) if config.dns.nameservers else None,
         timeout=min(config.dns.timeout, timeout),
@@ -132,6 +135,7 @@ def context_from_config(
         dnsbls=tuple(dnsbls),
         probe_hosts=tuple(probe_hosts),
         timeout=timeout,
+        tls_reports=tls_reports,
     )
     if addresses:
         return ctx

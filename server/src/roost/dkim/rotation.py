@@ -143,6 +143,23 @@ def ensure(
     return result
 
 
+def drop(store: DKIMKeyStore, domain: str, now: datetime, *, check: bool = False) -> DomainKeys:
+    """Every key of a domain no longer hosted is removed; its selectors stay listed as
+    retired (the state file keeps them), so DNS deletes their records even on a later run."""
+    states = store.states(domain)
+    result = DomainKeys()
+    for entry in list(states.values()):
+        if entry.phase != "removed":
+            result.removed.append(entry.selector)
+            states[entry.selector] = entry.to("removed", now)
+    if result.removed and not check:
+        write_state(store.domain_dir(domain), states.values())
+        for key in store.keys(domain):
+            store.remove(domain, key.selector)
+    result.retired = sorted(states)
+    return result
+
+
 def activate(store: DKIMKeyStore, domain: str, now: datetime, *, check: bool = False) -> list[str]:
     """Phase 2 for one domain: pending keys sign, the ones they replace retire.
 

@@ -1,7 +1,9 @@
 """Deciding what to change in a zone so it holds Roost's record sets, and nothing more.
 
 Rules (issue 8): only records Roost manages change and nothing else is ever
-deleted (a retired DKIM selector's record goes only when named, issue 9); TXT
+deleted (a retired DKIM selector's record goes only when named, issue 9; a domain
+taken out of roost_domains loses only the exact values Roost would write, see
+``RecordSet.gone``); TXT
 records at a name are told apart by what they start with, so other
 TXT records at the same name are never touched; the SPF record is merged, not
 replaced; a record the user has where Roost wants another (an MX, a DMARC policy)
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as with_changes
 from typing import Literal
 
 from roost.dnsprovider import spf
@@ -38,6 +41,8 @@ class RecordSet:
     writes (the MTA-STS id changes with each policy, a DKIM key record must hold the
     server's key), replaced without counting as a conflict; with no ``values`` (see
     ``absent``) they are deleted. Other types own the whole RRset at the name.
+    ``present=False`` (see ``gone``) turns the set around: the records it owns are
+    deleted, and an SPF set then takes its mechanisms back out of the record.
     """
 
     name: str
@@ -46,6 +51,7 @@ class RecordSet:
     ttl: int = DEFAULT_TTL
     match: str | None = None
     replace: bool = False
+    present: bool = True
 
     @classmethod
     def make(
@@ -72,7 +78,16 @@ class RecordSet:
         Only for names Roost itself made and has retired (a DKIM selector past its grace
         period): the caller names each one, nothing is deleted by pattern.
         """
-        return cls(normalize_name(name), "TXT", (), match=match, replace=True)
+        return cls(normalize_name(name), "TXT", (), match=match, replace=True, present=False)
+
+    def gone(self) -> RecordSet:
+        """This set's records, to delete: a domain taken out of roost_domains.
+
+        Only the exact values Roost would publish are Roost's (a user's own MX or TXT at
+        the same name stays); a set matching by prefix at a name only Roost writes (a DKIM
+        selector, ``_mta-sts``) keeps its prefix; an SPF set takes back its mechanisms.
+        """
+        return with_changes(self, present=False)
 
     @property
     def is_spf(self) -> bool:
@@ -82,6 +97,8 @@ class RecordSet:
         """Whether RECORD is in the part of its name/type this set manages."""
         if (record.name, record.type) != (self.name, self.type):
             return False
+        if not (self.present or self.is_spf or (self.match and self.replace)):
+            return record.value in self.values
         if self.type != "TXT":
             return True
         if self.match is None:
@@ -173,7 +190,11 @@ def _set_changes(
 ) -> tuple[list[Record], list[Record], Conflict | None]:
     """(records to create, records to delete, conflict) for one set."""
     if record_set.is_spf:
+        if not record_set.present:
+            return _spf_removal(record_set, held)
         return _spf_changes(record_set, held, replace_conflicts)
+    if not record_set.present:
+        return [], held, None
     wanted = [
         Record(record_set.name, record_set.type, v, record_set.ttl) for v in record_set.values
     ]
@@ -209,6 +230,23 @@ def _spf_changes(
     if len(held) == 1 and merged == held[0].value:
         return [], [], None
     return [Record(record_set.name, "TXT", merged, record_set.ttl)], held, None
+
+
+def _spf_removal(
+    record_set: RecordSet, held: list[Record]
+) -> tuple[list[Record], list[Record], Conflict | None]:
+    """Roost's mechanisms out of the SPF record; the record goes if Roost wrote all of it."""
+    mechanisms = list(record_set.values)
+    creates: list[Record] = []
+    deletes: list[Record] = []
+    for record in held:
+        rest = spf.unmerge(record.value, mechanisms)
+        if rest == record.value:
+            continue
+        deletes.append(record)
+        if record.value != spf.record(mechanisms):
+            creates.append(Record(record.name, "TXT", rest, record.ttl))
+    return creates, deletes, None
 
 
 def apply(provider: Provider, result: Plan) -> None:

@@ -119,6 +119,17 @@ def mail_records(spec: MailDomain) -> list[RecordSet]:
     return sets
 
 
+def removed_mail_records(spec: MailDomain) -> list[RecordSet]:
+    """What Roost published for SPEC's domain, to delete once it leaves roost_domains.
+
+    SPEC is the domain as the inventory still describes it (``state: absent``), with its
+    removed DKIM selectors in ``dkim_retired``: only the values Roost would write are
+    deleted (see RecordSet.gone), a user's own records at the same names stay.
+    """
+    sets = [s if not s.present else s.gone() for s in mail_records(spec)]
+    return [*sets, RecordSet.absent(f"_mta-sts.{normalize_name(spec.domain)}", "v=STSv1")]
+
+
 def mta_sts_record(domain: str, policy_id: str, ttl: int = DEFAULT_TTL) -> RecordSet:
     """The ``_mta-sts`` TXT alone, for the mta_sts role once the policy is served.
 

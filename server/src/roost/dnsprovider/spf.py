@@ -76,3 +76,12 @@ def merge(existing: str, mechanisms: Sequence[str]) -> str:
             "or set replace_conflicts on the domain in roost_domains to replace it with Roost's",
         )
     return merged
+
+
+def unmerge(existing: str, mechanisms: Sequence[str]) -> str:
+    """EXISTING without MECHANISMS (compared as in ``merge``): what ``merge`` added, taken
+    back when a domain leaves Roost; every other term stays, in order."""
+    ours = {m.lower().lstrip("+") for m in mechanisms}
+    have = terms(existing)
+    kept = [t for t in have if t.lower().lstrip("+") not in ours]
+    return existing if len(kept) == len(have) else " ".join(["v=spf1", *kept])

@@ -84,6 +84,18 @@ class SQLiteDirectory(SQLiteBase):
                 raise DomainNotEmpty(name, users, aliases)
             conn.execute("DELETE FROM domains WHERE id = ?", (domain_id,))
 
+    def stored_messages(self, domain: str) -> dict[str, int]:
+        """Each user of DOMAIN and how many messages their mailboxes hold."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT u.address, COUNT(m.id) FROM users u JOIN domains d ON u.domain_id = d.id "
+                "LEFT JOIN mailboxes b ON b.user_id = u.id "
+                "LEFT JOIN messages m ON m.mailbox_id = b.id "
+                "WHERE d.name = ? GROUP BY u.address ORDER BY u.address",
+                (normalize_domain(domain),),
+            ).fetchall()
+        return {address: int(count) for address, count in rows}
+
     def list_domains(self) -> list[str]:
         with self._read() as conn:
             return [row[0] for row in conn.execute("SELECT name FROM domains ORDER BY name")]

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 
+#: The store's file in the server's state directory.
+DB_NAME = "tlsrpt.db"
+
 _POLICY_KEY = "day, policy_domain, policy_type, policy_string, mx_host"
 _Key = tuple[str, str, str, str, str]  # the columns of _POLICY_KEY
 
@@ -165,6 +168,19 @@ class TLSReportStore(Database):
             "report-id": report_id or f"{day_text}_{domain}",
             "policies": policies,
         }
+
+    def failures_since(self, policy_domain: str, since: datetime.date) -> dict[str, int]:
+        """Failed sessions for ``policy_domain`` from ``since`` on, by RFC 8460 §4.3 result type."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT details, count FROM failures WHERE policy_domain = ? AND day >= ?",
+                (normalize_domain(policy_domain), since.isoformat()),
+            ).fetchall()
+        counts: dict[str, int] = {}
+        for details, count in rows:
+            result_type = json.loads(details)["result-type"]
+            counts[result_type] = counts.get(result_type, 0) + int(count)
+        return counts
 
     def prune(self, before: datetime.date) -> int:
         """Forget days before ``before`` (once their reports are sent); returns rows removed."""

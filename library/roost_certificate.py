@@ -49,7 +49,8 @@ options:
   dns_credentials:
     description:
       - The provider's settings (C(roost_dns_credentials)); paths in it are on the VPS.
-      - Every value is masked in Ansible's output (C(no_log)), addresses and key names too.
+      - Every value but C(port) and C(timeout) is masked in Ansible's output (C(no_log)),
+        addresses and key names too.
     type: dict
     required: true
   hostname:
@@ -140,6 +141,7 @@ not_after:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.roost_credentials import unmask_numbers
 
 try:
     from roost.acme import renew, settings
@@ -197,6 +199,7 @@ def _settings_mapping(params):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    unmask_numbers(module, "dns_credentials")  # the port is no secret (roost_credentials)
     if ROOST_IMPORT_ERROR:
         module.fail_json(
             msg=missing_required_lib("roost", reason="run it with the Roost venv's interpreter"),

@@ -92,20 +92,19 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.roost_server import COMMON_OPTIONS, run_roost
 
+ARGUMENT_SPEC = {
+    **COMMON_OPTIONS,
+    "domains": {"type": "list", "elements": "str", "default": []},
+    "users": {"type": "list", "elements": "str", "default": []},
+    "passwords": {"type": "dict", "default": {}, "no_log": True},
+    "aliases": {"type": "list", "elements": "dict", "default": []},
+    "postmaster": {"type": "str"},
+    "absent": {"type": "list", "elements": "dict", "default": []},
+}
+
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **COMMON_OPTIONS,
-            "domains": {"type": "list", "elements": "str", "default": []},
-            "users": {"type": "list", "elements": "str", "default": []},
-            "passwords": {"type": "dict", "default": {}, "no_log": True},
-            "aliases": {"type": "list", "elements": "dict", "default": []},
-            "postmaster": {"type": "str"},
-            "absent": {"type": "list", "elements": "dict", "default": []},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     passwords = module.params["passwords"]
     missing = [u for u in module.params["users"] if not passwords.get(u)]
     if missing:

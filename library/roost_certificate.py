@@ -49,7 +49,8 @@ options:
   dns_credentials:
     description:
       - The provider's settings (C(roost_dns_credentials)); paths in it are on the VPS.
-      - Every value is masked in Ansible's output (C(no_log)), addresses and key names too.
+      - Every value but the numbers (C(port), C(timeout)) is masked in Ansible's output (C(no_log)),
+        addresses and key names too.
     type: dict
     required: true
   hostname:
@@ -144,6 +145,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 try:
     from roost.acme import renew, settings
     from roost.acme.errors import CertificateError
+    from roost.dnsprovider import public_option_values
 except ImportError:
     ROOST_IMPORT_ERROR = traceback.format_exc()
 else:
@@ -202,6 +204,8 @@ def main():
             msg=missing_required_lib("roost", reason="run it with the Roost venv's interpreter"),
             exception=ROOST_IMPORT_ERROR,
         )
+    # no_log masks every credentials value; the numbers (the port) are no secret.
+    module.no_log_values.difference_update(public_option_values(module.params["dns_credentials"]))
     try:
         config = settings.parse(_settings_mapping(module.params), source="roost_certificate")
         result = renew.run(config, force=module.params["force"], check=module.check_mode)

@@ -14,7 +14,7 @@ description:
     with O(rotate)); selectors carry the algorithm and the date (C(r20261130)). Retiring
     selectors older than O(retire_days) are removed. Returns every selector to publish and
     the removed ones, whose records the dns role deletes.
-  - C(phase=activate), once every authoritative server serves the pending records: the
+  - C(phase=activate), once every authoritative server serves the pending records, makes the
     pending keys sign from now on; the keys they replace start retiring.
   - Private keys never leave the server (0600, owned by roost). Nothing due, nothing changed.
   - In check mode nothing is created; keys still to be made are returned with a placeholder.
@@ -112,24 +112,24 @@ from ansible.module_utils.roost_server import COMMON_OPTIONS, run_roost
 PENDING_VALUE = "v=DKIM1; p=(made on the server when the play runs for real)"
 
 
+ARGUMENT_SPEC = {
+    **COMMON_OPTIONS,
+    "domains": {"type": "list", "elements": "str", "required": True},
+    "absent_domains": {"type": "list", "elements": "str", "default": []},
+    "phase": {"type": "str", "choices": ["ensure", "activate"], "default": "ensure"},
+    "rotate_days": {"type": "int", "default": 180},
+    "retire_days": {"type": "int", "default": 7},
+    "rotate": {"type": "bool", "default": False},
+    "now": {"type": "str"},
+}
+
+
 def _lines(kind, found):
     return "".join(f"DKIM key {d} {s} {kind}\n" for d, sels in found.items() for s in sels)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **COMMON_OPTIONS,
-            "domains": {"type": "list", "elements": "str", "required": True},
-            "absent_domains": {"type": "list", "elements": "str", "default": []},
-            "phase": {"type": "str", "choices": ["ensure", "activate"], "default": "ensure"},
-            "rotate_days": {"type": "int", "default": 180},
-            "retire_days": {"type": "int", "default": 7},
-            "rotate": {"type": "bool", "default": False},
-            "now": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     domains = p["domains"]
     args = ["--rotate-days", str(p["rotate_days"]), "--retire-days", str(p["retire_days"])]

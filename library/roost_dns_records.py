@@ -42,6 +42,7 @@ options:
       - C(lexicon) takes C(provider_name) (a dns-lexicon provider such as C(powerdns),
         C(cloudflare), C(hetzner)) and that provider's options as lexicon names them
         (C(auth_token), C(pdns_server), ...); it needs C(roost[lexicon]) on the controller.
+      - Every value but the numbers (C(port), C(timeout)) is masked in Ansible's output (C(no_log)).
     type: dict
     required: true
   zone:
@@ -191,7 +192,13 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
-    from roost.dnsprovider import DNSProviderError, Record, open_provider, wait_for_propagation
+    from roost.dnsprovider import (
+        DNSProviderError,
+        Record,
+        open_provider,
+        public_option_values,
+        wait_for_propagation,
+    )
     from roost.dnsprovider.base import in_zone, normalize_name
     from roost.dnsprovider.plan import RecordSet, sync
     from roost.dnsprovider.records import (
@@ -330,6 +337,8 @@ def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     if ROOST_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("roost"), exception=ROOST_IMPORT_ERROR)
+    # no_log masks every credentials value; the numbers (the port) are no secret.
+    module.no_log_values.difference_update(public_option_values(module.params["credentials"]))
     params = module.params
     try:
         zone = normalize_name(params["zone"])

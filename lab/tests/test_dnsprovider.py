@@ -19,7 +19,6 @@ from typing import Any
 import dns.message
 import dns.query
 import pytest
-import yaml
 from roost.dnsprovider import (
     CredentialsError,
     Record,
@@ -308,22 +307,3 @@ def test_a_cname_in_the_way_is_reported_not_waited_on_silently(lab: Lab) -> None
     with pytest.raises(RefusedError) as err:
         provider.create(ZONE, Record.make(f"autoconfig.{ZONE}", "A", lab.addr("vps")))
     assert "InvalidParameter.DomainRecordExist" in str(err.value) and "CNAME" in str(err.value)
-
-
-def test_module_documentation_renders_and_matches_its_argument_spec() -> None:
-    library = LAB_DIR.parent / "library"
-    result = subprocess.run(
-        [Path(sys.executable).parent / "ansible-doc", "roost_dns_records"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "ANSIBLE_LIBRARY": str(library), "ANSIBLE_NOCOLOR": "1"},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    namespace: dict[str, Any] = {}
-    exec((library / "roost_dns_records.py").read_text(), namespace)
-
-    def shape(options: dict[str, Any]) -> dict[str, Any]:
-        return {name: (spec.get("type"), shape(spec.get("options") or spec.get("suboptions") or {}))
-                for name, spec in options.items()}  # fmt: skip
-
-    documented = yaml.safe_load(namespace["DOCUMENTATION"])["options"]
-    assert shape(documented) == shape(namespace["ARGUMENT_SPEC"])

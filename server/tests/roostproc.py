@@ -167,3 +167,17 @@ def roost_dev(
             if "proc" in locals():
                 proc.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+#: The one account of ``relay_smarthost``.
+RELAY_USER, RELAY_PASSWORD = "relay@example.test", "correct horse battery staple"
+
+
+@contextlib.contextmanager
+def relay_smarthost() -> Iterator[RoostProcess]:
+    """A started `roost serve` standing in for a relay smarthost (465 implicit TLS, 587
+    STARTTLS, AUTH over TLS only); its self-signed tls/cert.pem is its own trust anchor."""
+    with roost_dev() as proc:
+        proc.add_user(RELAY_USER, RELAY_PASSWORD)
+        proc.start()
+        yield proc

@@ -7,19 +7,17 @@ from collections.abc import Iterator
 from typing import Literal
 
 import pytest
-from roostproc import RoostProcess, free_port_base, roost_dev
+from roostproc import RELAY_PASSWORD, RELAY_USER, RoostProcess, free_port_base, relay_smarthost
 
 from roost.delivery.relaylogin import RelayLoginError, check_login
 
 TLS = Literal["implicit", "starttls"]
-USER, PASSWORD = "relay@example.test", "correct horse battery staple"
+USER, PASSWORD = RELAY_USER, RELAY_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def relay() -> Iterator[RoostProcess]:
-    with roost_dev() as proc:
-        proc.add_user(USER, PASSWORD)
-        proc.start()
+    with relay_smarthost() as proc:
         yield proc
 
 

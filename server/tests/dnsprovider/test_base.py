@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from roost.dnsprovider import InvalidRecordError, Record, open_provider, relative_name, zone_of
-from roost.dnsprovider.base import join_txt, split_txt, txt_rdata_text, unquote_txt
+from roost.dnsprovider.base import (
+    join_txt,
+    public_option_values,
+    split_txt,
+    txt_rdata_text,
+    unquote_txt,
+)
 
 
 def test_names_and_values_have_one_spelling() -> None:
@@ -63,3 +69,9 @@ def test_numeric_options_are_checked() -> None:
                                   "port": "fifty-three"})  # fmt: skip
     with pytest.raises(Exception, match=r"roost_dns_credentials\.max_tries"):
         open_provider("tencentcloud", {"secret_id": "id", "secret_key": "k", "max_tries": -1})
+
+
+def test_only_numbers_are_public_and_never_a_secret_of_the_same_text() -> None:
+    options = {"server": "192.0.2.53", "port": 53, "timeout": "3", "tsig_secret": "c2VjcmV0"}
+    assert public_option_values(options) == {"53", "3"}
+    assert public_option_values({"port": 5353, "tsig_name": "5353", "timeout": ""}) == set()

@@ -26,6 +26,7 @@ from roost.dnsprovider.base import (
     UnreachableError,
     ZoneNotHostedError,
     normalize_name,
+    public_option_values,
     relative_name,
     zone_of,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "ZoneNotHostedError",
     "normalize_name",
     "open_provider",
+    "public_option_values",
     "relative_name",
     "wait_for_propagation",
     "zone_of",

@@ -161,6 +161,21 @@ def option_number(options: Mapping[str, Any], key: str, default: float) -> float
     return number
 
 
+#: The numeric provider options (``option_number``): settings, never secrets.
+NUMERIC_OPTIONS = ("port", "timeout", "max_tries", "retry_delay", "index_timeout")
+
+
+def public_option_values(options: Mapping[str, Any]) -> set[str]:
+    """The texts of OPTIONS' numbers, unless a secret option has the same text.
+
+    Ansible masks every value of ``roost_dns_credentials`` in a module's output; masking a
+    port of 53 too would turn every "53" in the records, dates and diffs into ``********``.
+    """
+    secrets = {str(v) for k, v in options.items() if k not in NUMERIC_OPTIONS}
+    numbers = {str(options[k]) for k in NUMERIC_OPTIONS if options.get(k) not in (None, "")}
+    return numbers - secrets
+
+
 def normalize_name(name: str) -> str:
     """Absolute, lower-case, no trailing dot; IDNA-encoded (RFC 5890) for non-ASCII."""
     try:

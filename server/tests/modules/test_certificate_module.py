@@ -1,28 +1,20 @@
-"""library/roost_certificate run as Ansible runs it (JSON arguments in, JSON result out),
-against certificate files in a temporary directory: check mode, diff, no_log, errors."""
+"""library/roost_certificate against certificate files in a temporary directory: check mode,
+diff, no_log, errors. Issuing through a real CA is the lab's part (lab/tests)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import grp
-import importlib.util
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from conftest import LAB_DIR
-
-sys.path.insert(0, str(LAB_DIR.parent / "server"))
 from roost.acme import settings, state
 from roost.acme.state import RenewalInfo, State
 from tests.acme.certs import install_pair, make_pair
+from tests.modules.harness import run_module
 
-MODULE = LAB_DIR.parent / "library" / "roost_certificate.py"
+MODULE = "roost_certificate"
 SECRET = "tsig-secret-c2VjcmV0"
 
 
@@ -41,16 +33,6 @@ def arguments(tmp: Path, **changes: Any) -> dict[str, Any]:
     return {**args, **changes}
 
 
-def run_module(tmp: Path, args: dict[str, Any], check: bool = False) -> tuple[dict[str, Any], str]:
-    wrapped = {"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check, "_ansible_diff": True}}
-    path = tmp / "args.json"
-    path.write_text(json.dumps(wrapped))
-    done = subprocess.run(
-        [sys.executable, str(MODULE), str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
-    return json.loads(done.stdout), done.stdout
-
-
 def install_current(tmp: Path, names: list[str]) -> None:
     now = dt.datetime.now(dt.UTC)
     chain, key = make_pair(names, now, now + dt.timedelta(days=90))
@@ -62,7 +44,7 @@ def install_current(tmp: Path, names: list[str]) -> None:
 def test_valid_certificate_for_the_same_names_is_unchanged(tmp_path: Path) -> None:
     install_current(tmp_path, settings.certificate_names("mail.example.test", ["example.test"]))
     for check in (True, False):
-        result, raw = run_module(tmp_path, arguments(tmp_path), check=check)
+        result, raw = run_module(MODULE, arguments(tmp_path), check=check)
         assert result["changed"] is False, raw
         assert result["action"] == "keep"
         assert result["names"][0] == "mail.example.test"
@@ -72,7 +54,7 @@ def test_valid_certificate_for_the_same_names_is_unchanged(tmp_path: Path) -> No
 
 def test_check_mode_reports_the_new_names_without_the_ca(tmp_path: Path) -> None:
     install_current(tmp_path, ["mail.example.test"])
-    result, raw = run_module(tmp_path, arguments(tmp_path), check=True)
+    result, raw = run_module(MODULE, arguments(tmp_path), check=True)
     assert result["changed"] is True, raw
     assert result["action"] == "issue"
     assert "added: autoconfig.example.test" in result["reason"]
@@ -82,26 +64,12 @@ def test_check_mode_reports_the_new_names_without_the_ca(tmp_path: Path) -> None
 
 
 def test_failure_is_one_message_naming_the_variable(tmp_path: Path) -> None:
-    result, raw = run_module(tmp_path, arguments(tmp_path))
+    result, raw = run_module(MODULE, arguments(tmp_path))
     assert result["failed"] is True
     assert "https://127.0.0.1:1/dir is unreachable" in result["msg"]
     assert "roost_acme_directory" in result["msg"]
     assert SECRET not in raw
-    result, _ = run_module(tmp_path, arguments(tmp_path, hostname="mail"))
+    assert not (tmp_path / "tls").exists()  # nothing installed, nothing half-written
+    result, _ = run_module(MODULE, arguments(tmp_path, hostname="mail"))
     assert result["failed"] is True
     assert "roost_hostname" in result["msg"]
-
-
-def test_documentation_matches_the_argument_spec() -> None:
-    spec = importlib.util.spec_from_file_location("roost_certificate", MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    options = yaml.safe_load(module.DOCUMENTATION)["options"]
-    assert options.keys() == module.ARGUMENT_SPEC.keys()
-    for name, argument in module.ARGUMENT_SPEC.items():
-        assert options[name]["type"] == argument["type"], name
-        assert options[name].get("required", False) == argument.get("required", False), name
-        assert options[name].get("default") == argument.get("default"), name
-    assert module.ARGUMENT_SPEC["dns_credentials"]["no_log"] is True
-    assert module.ARGUMENT_SPEC["eab"]["options"]["hmac_key"]["no_log"] is True

@@ -279,8 +279,9 @@ def test_dns_role_converges_and_checks_the_ptr(lab: Lab, tmp_path: Path) -> None
     assert "changed=0" not in run()
     seen = len(log_lines(lab))
     assert "changed=0" in run()
+    # Nothing changes on the re-run, the absent example.test included: since issue 9 an absent
+    # domain is read to remove what Roost published there, and it holds nothing of Roost's.
     assert not [c for c in log_lines(lab)[seen:] if c["action"] in CHANGING]
-    assert "example.test" not in {c["params"].get("Domain") for c in log_lines(lab)[seen:]}
 
     facts = json.loads((tmp_path / "facts.json").read_text())
     assert {"name": ZONE, "type": "MX", "value": "10 mail.example.test.", "ttl": 600} in facts["sets"][ZONE]

@@ -44,6 +44,8 @@ def role_vars(lab: Lab, *, relay: str | None = None, port: int = 587, **extra: A
         "roost_port25_probe_hosts": [lab.facts["peer"]["host"]],
         "relay_probe_timeout": 5,
     }
+    # The lab inventory names the lab relay; a test without one says so over it.
+    variables["roost_relay"] = {}
     if relay is not None:
         credentials = lab.json("relay", "credentials")
         variables["roost_relay"] = {

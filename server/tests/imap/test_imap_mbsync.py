@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +18,6 @@ from tests.roostproc import RoostProcess
 
 USER = "sync@example.test"
 FOLDERS = {"INBOX": 500, "Work": 300, "Work/Old": 150, "Lists": 50}  # 1,000 messages
-
-pytestmark = pytest.mark.skipif(shutil.which("mbsync") is None, reason="needs isync (make deps)")
 
 
 @pytest.fixture(scope="module")

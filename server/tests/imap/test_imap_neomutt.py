@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,11 +19,6 @@ USER = "reader@example.test"
 SUBJECT = "Minutes of the garden committee"
 BODY = "The compost heap moves to the north corner."
 DEADLINE = 30.0  # seconds for any one screen or server state to appear
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("neomutt") is None or shutil.which("tmux") is None,
-    reason="needs neomutt and tmux (make deps)",
-)
 
 
 class Screen:

@@ -13,7 +13,6 @@ import hashlib
 import imaplib
 import os
 import re
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -28,10 +27,6 @@ from tests.roostproc import RoostProcess
 USER = "offline@example.test"
 FOLDERS = {"INBOX": 40, "Work": 30, "Work/Old": 20}
 LOCAL = {"INBOX": "INBOX", "Work": "Work", "Work/Old": "Work.Old"}  # Maildir separator is "."
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("offlineimap") is None, reason="needs offlineimap3 (make deps)"
-)
 
 
 @pytest.fixture(scope="module")

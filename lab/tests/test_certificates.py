@@ -4,6 +4,7 @@ and the DNSPod stand-in), and every challenge record is gone afterwards, failed 
 
 from __future__ import annotations
 
+import base64
 import grp
 import json
 import os
@@ -202,4 +203,38 @@ def test_dns_refusal_names_the_credentials(
     done = roost_cert("renew", "--settings", str(path), "--no-reload")
     assert done.returncode == 1
     assert "roost_dns_credentials" in done.stderr
+    assert challenge_records(lab, [host]) == {}
+
+
+def test_a_ca_that_requires_external_account_binding(lab: Lab, tmp_path: Path) -> None:
+    """ZeroSSL's shape, on the lab's second Pebble: no account without EAB (RFC 8555 §7.3.4);
+    a wrong key is refused naming roost_acme_eab; the right one gets the certificate."""
+    eab = json.loads(Path(lab.facts["acme"]["eab"]).read_text())
+    host = f"h{uuid.uuid4().hex[:10]}.example.test"
+
+    def renew_with(**changes: Any) -> subprocess.CompletedProcess[str]:
+        path = write_settings(lab, tmp_path, "rfc2136", hostname=host, directory=eab["directory"], **changes)
+        return roost_cert("renew", "--settings", str(path), "--no-reload")
+
+    without = renew_with()
+    assert without.returncode == 1
+    assert "requires External Account Binding" in without.stderr
+    assert "set roost_acme_eab" in without.stderr
+
+    wrong_key = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+    wrong = renew_with(eab={"kid": eab["kid"], "hmac_key": wrong_key})
+    assert wrong.returncode == 1
+    assert "roost_acme_eab" in wrong.stderr, wrong.stderr
+    unknown = renew_with(eab={"kid": "no-such-kid", "hmac_key": eab["hmac_key"]})
+    assert unknown.returncode == 1
+    assert "roost_acme_eab" in unknown.stderr, unknown.stderr
+    assert not (tmp_path / "tls" / "fullchain.pem").exists()
+    assert challenge_records(lab, [host]) == {}
+
+    issued = renew_with(eab={"kid": eab["kid"], "hmac_key": eab["hmac_key"]})
+    assert issued.returncode == 0, issued.stderr
+    assert "certificate issued" in issued.stdout
+    leaf = leaf_and_chain(tmp_path / "tls" / "fullchain.pem")[0]
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert host in san.get_values_for_type(x509.DNSName)
     assert challenge_records(lab, [host]) == {}

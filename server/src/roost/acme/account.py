@@ -97,13 +97,25 @@ def register(acme: client.ClientV2, key: jose.JWK, settings: Settings) -> None:
     registration = messages.NewRegistration.from_data(
         email=settings.email, terms_of_service_agreed=True, external_account_binding=binding
     )
-    with ca_errors(settings):
-        try:
-            acme.new_account(registration)
-        except errors.ConflictError as exc:
-            acme.net.account = messages.RegistrationResource(
-                uri=exc.location, body=messages.Registration()
-            )
+    try:
+        with ca_errors(settings):
+            try:
+                acme.new_account(registration)
+            except errors.ConflictError as exc:
+                acme.net.account = messages.RegistrationResource(
+                    uri=exc.location, body=messages.Registration()
+                )
+    except CARefusedError as exc:
+        if binding is None:
+            raise
+        # A CA refuses a wrong binding with its own words and types (Pebble: "unauthorized",
+        # others "malformed"); with a binding sent, it is the first thing to check.
+        raise CARefusedError(
+            exc.cause,
+            "roost_acme_eab",
+            fix="check roost_acme_eab: the kid and hmac_key exactly as the CA's account page "
+            "shows them (each pair binds one account; make a new pair if in doubt)",
+        ) from None
 
 
 @contextmanager

@@ -17,7 +17,6 @@ from argon2.low_level import ARGON2_VERSION
 _HASHER = PasswordHasher()
 
 
-
 def _unmatchable_hash() -> str:
     """A PHC string with today's parameters and an all-zero digest.
 

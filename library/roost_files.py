@@ -247,6 +247,8 @@ def main():
             results.append({"path": entry["path"], "changed": bool(changed)})
     except OSError as exc:
         module.fail_json(msg=f"{exc.filename or 'a path'}: {exc.strerror or exc}")
+    except KeyError as exc:  # pwd/grp: the owner or group does not exist (yet)
+        module.fail_json(msg=f"no such user or group on this host: {exc.args[0]}")
     result = {"changed": any(r["changed"] for r in results), "files": results}
     if module._diff:
         result["diff"] = diffs

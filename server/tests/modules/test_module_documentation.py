@@ -36,6 +36,7 @@ def test_every_module_is_covered() -> None:
         "roost_certificate",
         "roost_dkim",
         "roost_dns_records",
+        "roost_files",
         "roost_port25_probe",
         "roost_relay_login",
         "roost_site_documents",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import VerifyMismatchError
 
 from roost.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 
@@ -31,7 +33,12 @@ def test_malformed_hash_is_a_mismatch_not_an_exception(malformed: str) -> None:
 def test_dummy_hash_matches_no_password_but_costs_the_same() -> None:
     assert not verify_password(DUMMY_HASH, "")
     assert not verify_password(DUMMY_HASH, "roost")
-    assert DUMMY_HASH.split("$")[3] == hash_password("x").split("$")[3]  # same m, t, p
+    # Same m, t, p, salt and digest lengths as a real hash: the same work to verify.
+    assert extract_parameters(DUMMY_HASH) == extract_parameters(hash_password("x"))
+    assert not needs_rehash(DUMMY_HASH)
+    # A well-formed hash that fails to match (Argon2 ran), not one rejected unread.
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(DUMMY_HASH, "roost")
 
 
 def test_needs_rehash() -> None:

@@ -3,6 +3,10 @@
 ``roost cert renew`` (the VPS's timer), ``roost cert status`` and the ``roost_certificate``
 Ansible module all call ``run``/``inspect``; reloading the services that read the certificate
 is left to the caller (the CLI runs systemctl, Ansible notifies handlers).
+
+The ACME client and the DNS provider are imported where an order or a CA question needs
+them: most runs (every re-run of site.yml, most timer runs) find the certificate not due and
+only read files, and those imports were most of their time.
 """
 
 from __future__ import annotations
@@ -14,21 +18,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import josepy as jose
-from acme import crypto_util, errors
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from roost.acme import certfiles, state
-from roost.acme.account import ca_errors, load_or_create_key, offers_ari, open_client, register
 from roost.acme.certfiles import CurrentCert
-from roost.acme.dns01 import Wait, validate_and_finalize
 from roost.acme.due import Action, Decision, decide
 from roost.acme.errors import BackingOffError, CertificateError, DNSChallengeError
 from roost.acme.settings import Settings
 from roost.acme.state import RenewalInfo, State
-from roost.dnsprovider import DNSProviderError, Provider, open_provider, wait_for_propagation
+
+if TYPE_CHECKING:
+    import josepy as jose
+
+    from roost.acme.dns01 import Wait
+    from roost.dnsprovider import Provider
 
 #: When the CA gives no Retry-After for its renewal information (RFC 9773 §4.3.3).
 ARI_RECHECK = dt.timedelta(hours=6)
@@ -64,11 +70,12 @@ def run(
     force: bool = False,
     check: bool = False,
     provider: Provider | None = None,
-    wait: Wait = wait_for_propagation,
+    wait: Wait | None = None,
 ) -> Result:
     """Renew if due (always with FORCE); in CHECK mode only say what would happen.
 
-    PROVIDER defaults to the one the settings name; tests pass a wrapped one.
+    PROVIDER defaults to the one the settings name, WAIT to polling every authoritative
+    server; tests pass wrapped ones.
     """
     now = _now()
     if check:
@@ -109,9 +116,15 @@ def run(
 
 
 def _issue(
-    settings: Settings, gid: int, provider: Provider | None, wait: Wait
+    settings: Settings, gid: int, provider: Provider | None, wait: Wait | None
 ) -> tuple[bytes, bool, list[str]]:
     """Order and install a certificate for the settings' names with a fresh key."""
+    from acme import crypto_util
+
+    from roost.acme.account import ca_errors, load_or_create_key, offers_ari, open_client, register
+    from roost.acme.dns01 import validate_and_finalize
+    from roost.dnsprovider import DNSProviderError, open_provider, wait_for_propagation
+
     account_key = load_or_create_key(settings.account_key)
     acme = open_client(settings, account_key)
     register(acme, account_key, settings)
@@ -134,7 +147,7 @@ def _issue(
             settings.domains or _parent_zone(settings.hostname),
             propagation_timeout=settings.propagation_timeout,
             validation_timeout=settings.validation_timeout,
-            wait=wait,
+            wait=wait or wait_for_propagation,
         )
     chain_pem = outcome.order.fullchain_pem.encode()
     certfiles.install(settings.fullchain, settings.privkey, chain_pem, key_pem, gid)
@@ -144,6 +157,10 @@ def _issue(
 
 def _ask_ca(settings: Settings, current: CurrentCert, now: dt.datetime) -> RenewalInfo:
     """The CA's suggested renewal time for CURRENT (RFC 9773), or that it offers none."""
+    from acme import errors
+
+    from roost.acme.account import ca_errors, offers_ari, open_client
+
     acme = open_client(settings, _client_key(settings))
     digest = state.cert_digest(current.pem)
     try:
@@ -158,6 +175,10 @@ def _ask_ca(settings: Settings, current: CurrentCert, now: dt.datetime) -> Renew
 
 def _client_key(settings: Settings) -> jose.JWK:
     """ARI is fetched unsigned: any key will do, so no account key is made just for it."""
+    import josepy as jose
+
+    from roost.acme.account import load_or_create_key
+
     if settings.account_key.exists():
         return load_or_create_key(settings.account_key)
     return jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -158,7 +159,11 @@ def test_a_domain_added_then_removed_touches_nothing_else(lab: Lab, tmp_path: Pa
     assert f"mta-sts.{SECOND}" not in certificate_names(lab)
 
     # Added: the lab inventory hosts both, with friend@second.test and hello@second.test.
-    assert changed_count(site(tmp_path, {})) > 0
+    added = site(tmp_path, {})
+    assert changed_count(added) > 0
+    # The closing summary lists each domain's MTA-STS policy with its id and mode.
+    for domain in (FIRST, SECOND):
+        assert re.search(rf"{domain}: id [0-9a-z]+, mode: testing", added.stdout), added.stdout[-4000:]
     assert snapshot(lab, FIRST) == first  # nothing of example.test changed
     second = snapshot(lab, SECOND)
     assert second[f"{SECOND} MX"] == [f"10 mail.{FIRST}."]

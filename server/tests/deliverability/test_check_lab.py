@@ -5,17 +5,23 @@ says which record and how to fix it."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
+from cryptography import x509
+
+from roost.deliverability.certificate import check_certificate
 from roost.deliverability.relaytest import check_open_relay
 from roost.deliverability.report import Finding, ok
 from roost.deliverability.run import run
 from roost.dkim.keys import DKIMKeyStore
+from roost.mtasts.publish import render
 from tests.deliverability.conftest import (
     ADDRESS,
     DOMAIN,
     HOST,
     LISTING_BL,
+    POLICY,
     REFUSING_BL,
     Lab,
 )
@@ -141,6 +147,25 @@ def test_mta_sts_id_altered_to_invalid(healthy: Lab) -> None:
     assert "bad id" in failed["mta-sts"].detail
 
 
+def test_mta_sts_id_not_the_served_policys(healthy: Lab) -> None:
+    """A valid id that is not the served policy's (edited by hand, or an older policy's
+    left behind): senders that cached a policy under it would never fetch this one."""
+    served = POLICY.id
+    lines = without(healthy.healthy_lines(), "_mta-sts TXT")
+    healthy.publish([*lines, f"_mta-sts TXT {txt(['v=STSv1; id=20260101older'])}"])
+    failed = failures(run(healthy.ctx, [DOMAIN]))
+    assert set(failed) == {"mta-sts"}
+    assert "announces id 20260101older, but the policy served" in failed["mta-sts"].detail
+    assert f"has id {served}" in failed["mta-sts"].detail
+    assert f"publish TXT 'v=STSv1; id={served}' at _mta-sts.{DOMAIN}" in failed["mta-sts"].fix
+    # The same when the policy changes and its id is not published (the role's second step).
+    healthy.heal()
+    healthy.policies.serve(DOMAIN, render(DOMAIN, "enforce", [HOST], 86400).text)
+    failed = failures(run(healthy.ctx, [DOMAIN]))
+    assert set(failed) == {"mta-sts"}
+    assert f"announces id {served}" in failed["mta-sts"].detail
+
+
 def test_mta_sts_policy_untrusted_certificate(healthy: Lab) -> None:
     healthy.policies.certs[f"mta-sts.{DOMAIN}"] = "untrusted"
     failed = failures(run(healthy.ctx, [DOMAIN]))
@@ -164,8 +189,15 @@ def test_certificate_expired(healthy: Lab, tmp_path: Path) -> None:
     failed = failures(run(ctx, [DOMAIN]))
     assert set(failed) == {"certificate"}
     assert "expired on" in failed["certificate"].detail
+    assert "(1 day ago)" in failed["certificate"].detail  # whole days since, not rounded up
     assert str(cert) in failed["certificate"].detail
     assert "certificates role" in failed["certificate"].fix
+    # An hour after the end, the same failure (the end's time is shown, not "0 days ago").
+    end = x509.load_pem_x509_certificate(chain).not_valid_after_utc
+    soon = dataclasses.replace(ctx, clock=lambda: (end + timedelta(hours=1)).timestamp())
+    (finding,) = check_certificate(soon)
+    assert finding.status == "fail"
+    assert f"expired on {end:%Y-%m-%d %H:%M} UTC (less than a day ago)" in finding.detail
 
 
 def test_ptr_missing(healthy: Lab) -> None:
@@ -178,15 +210,21 @@ def test_ptr_missing(healthy: Lab) -> None:
     assert f"set the reverse DNS (PTR) of {ADDRESS} to {HOST}" in failed["ptr"].fix
 
 
-def test_dnsbl_listed_and_refused(healthy: Lab) -> None:
-    ctx = dataclasses.replace(healthy.ctx, dnsbls=(LISTING_BL, REFUSING_BL))
+def test_dnsbl_listed_refused_and_unanswered(healthy: Lab) -> None:
+    """Only NXDOMAIN is "not listed"; a refusal or no answer at all is not a pass."""
+    unserved = "unserved-bl.test"  # Knot serves no such zone: it answers REFUSED
+    ctx = dataclasses.replace(healthy.ctx, dnsbls=(LISTING_BL, REFUSING_BL, unserved))
     findings = by_check(run(ctx, [DOMAIN]))
     listed = findings[f"dnsbl {LISTING_BL}"]
     assert listed.status == "fail"
     assert "listed (127.0.0.2)" in listed.detail
     refused = findings[f"dnsbl {REFUSING_BL}"]
     assert refused.status == "warn"
-    assert refused.detail.startswith("unknown")
+    assert refused.detail.startswith("could not check: the list refused")
+    failed = findings[f"dnsbl {unserved}"]
+    assert failed.status == "warn"
+    assert failed.detail.startswith("could not check: the look-up failed")
+    assert f"must resolve names under {unserved}" in failed.fix
 
 
 def test_port_not_listening(healthy: Lab) -> None:

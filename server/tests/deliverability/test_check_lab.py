@@ -44,6 +44,13 @@ def without(lines: list[str], start: str) -> list[str]:
     return kept
 
 
+def failures_with(lab: Lab, start: str, *instead: str) -> dict[str, Finding]:
+    """The failures once the healthy zone's lines starting with START are replaced by
+    INSTEAD (none: only removed), behind the server's back."""
+    lab.publish([*without(lab.healthy_lines(), start), *instead])
+    return failures(run(lab.ctx, [DOMAIN]))
+
+
 def test_healthy_setup_passes_every_check(healthy: Lab) -> None:
     findings = run(healthy.ctx, [DOMAIN])
     assert ok(findings), [f for f in findings if f.status != "pass"]
@@ -62,17 +69,14 @@ def test_healthy_setup_passes_every_check(healthy: Lab) -> None:
 
 
 def test_mx_removed(healthy: Lab) -> None:
-    healthy.publish(without(healthy.healthy_lines(), "@ MX"))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, "@ MX")
     assert set(failed) == {"mx"}
     assert f"{DOMAIN} has no MX" in failed["mx"].detail
     assert f"MX 10 {HOST}." in failed["mx"].fix
 
 
 def test_mx_altered(healthy: Lab) -> None:
-    lines = [*without(healthy.healthy_lines(), "@ MX"), "@ MX 10 mx.elsewhere.test."]
-    healthy.publish(lines)
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, "@ MX", "@ MX 10 mx.elsewhere.test.")
     assert "mx.elsewhere.test" in failed["mx"].detail
     assert f"publish MX 10 {HOST}. at {DOMAIN}" in failed["mx"].fix
     # The policy's mx lines no longer cover the MX either, and the check says so.
@@ -80,29 +84,24 @@ def test_mx_altered(healthy: Lab) -> None:
 
 
 def test_spf_altered_to_another_address(healthy: Lab) -> None:
-    lines = without(healthy.healthy_lines(), '@ TXT "v=spf1')
-    healthy.publish([*lines, f"@ TXT {txt(['v=spf1 ip4:192.0.2.99 -all'])}"])
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, '@ TXT "v=spf1', f"@ TXT {txt(['v=spf1 ip4:192.0.2.99 -all'])}")
     assert set(failed) == {"spf"}
     assert "does not pass mail from this VPS (127.0.0.1)" in failed["spf"].detail
     assert f"ip4:{ADDRESS}" in failed["spf"].fix
 
 
 def test_spf_removed(healthy: Lab) -> None:
-    healthy.publish(without(healthy.healthy_lines(), '@ TXT "v=spf1'))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, '@ TXT "v=spf1')
     assert set(failed) == {"spf"}
     assert "no SPF record" in failed["spf"].detail
 
 
 def test_spf_over_ten_lookups(healthy: Lab) -> None:
     includes = " ".join(f"include:i{n}.{DOMAIN}" for n in range(4))
-    lines = without(healthy.healthy_lines(), '@ TXT "v=spf1')
-    lines.append(f"@ TXT {txt([f'v=spf1 ip4:{ADDRESS} {includes} -all'])}")
     # Each include costs itself and three look-ups inside: 4 * (1 + 3) = 16.
-    lines += [f"i{n} TXT {txt(['v=spf1 a mx exists:x.test -all'])}" for n in range(4)]
-    healthy.publish(lines)
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    inside = [f"i{n} TXT {txt(['v=spf1 a mx exists:x.test -all'])}" for n in range(4)]
+    spf = f"@ TXT {txt([f'v=spf1 ip4:{ADDRESS} {includes} -all'])}"
+    failed = failures_with(healthy, '@ TXT "v=spf1', spf, *inside)
     assert set(failed) == {"spf"}
     assert "more than 10 DNS look-ups" in failed["spf"].detail
 
@@ -110,10 +109,8 @@ def test_spf_over_ten_lookups(healthy: Lab) -> None:
 def test_dkim_record_altered(healthy: Lab, tmp_path: Path) -> None:
     key = healthy.ctx.dkim.current(DOMAIN)[0]
     other = DKIMKeyStore(tmp_path).generate(DOMAIN, key.algorithm, key.selector)
-    lines = without(healthy.healthy_lines(), f"{key.selector}._domainkey")
-    lines.append(f"{key.selector}._domainkey TXT {txt([other.dns_value()])}")
-    healthy.publish(lines)
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    record = f"{key.selector}._domainkey TXT {txt([other.dns_value()])}"
+    failed = failures_with(healthy, f"{key.selector}._domainkey", record)
     assert set(failed) == {f"dkim {key.selector}"}
     finding = failed[f"dkim {key.selector}"]
     assert "not the key the server signs with" in finding.detail
@@ -123,8 +120,7 @@ def test_dkim_record_altered(healthy: Lab, tmp_path: Path) -> None:
 
 def test_dkim_record_removed(healthy: Lab) -> None:
     key = healthy.ctx.dkim.current(DOMAIN)[-1]
-    healthy.publish(without(healthy.healthy_lines(), f"{key.selector}._domainkey"))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, f"{key.selector}._domainkey")
     assert set(failed) == {f"dkim {key.selector}"}
     assert f"no key record at {key.selector}._domainkey.{DOMAIN}" in (
         failed[f"dkim {key.selector}"].detail
@@ -132,17 +128,16 @@ def test_dkim_record_removed(healthy: Lab) -> None:
 
 
 def test_mta_sts_id_removed(healthy: Lab) -> None:
-    healthy.publish(without(healthy.healthy_lines(), "_mta-sts TXT"))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, "_mta-sts TXT")
     assert set(failed) == {"mta-sts"}
     assert f"no MTA-STS record at _mta-sts.{DOMAIN}" in failed["mta-sts"].detail
     assert "mta_sts role" in failed["mta-sts"].fix
 
 
 def test_mta_sts_id_altered_to_invalid(healthy: Lab) -> None:
-    lines = without(healthy.healthy_lines(), "_mta-sts TXT")
-    healthy.publish([*lines, f"_mta-sts TXT {txt(['v=STSv1; id=not-alnum!'])}"])
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(
+        healthy, "_mta-sts TXT", f"_mta-sts TXT {txt(['v=STSv1; id=not-alnum!'])}"
+    )
     assert set(failed) == {"mta-sts"}
     assert "bad id" in failed["mta-sts"].detail
 
@@ -151,9 +146,8 @@ def test_mta_sts_id_not_the_served_policys(healthy: Lab) -> None:
     """A valid id that is not the served policy's (edited by hand, or an older policy's
     left behind): senders that cached a policy under it would never fetch this one."""
     served = POLICY.id
-    lines = without(healthy.healthy_lines(), "_mta-sts TXT")
-    healthy.publish([*lines, f"_mta-sts TXT {txt(['v=STSv1; id=20260101older'])}"])
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    older = f"_mta-sts TXT {txt(['v=STSv1; id=20260101older'])}"
+    failed = failures_with(healthy, "_mta-sts TXT", older)
     assert set(failed) == {"mta-sts"}
     assert "announces id 20260101older, but the policy served" in failed["mta-sts"].detail
     assert f"has id {served}" in failed["mta-sts"].detail

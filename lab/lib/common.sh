@@ -39,6 +39,8 @@ LAB_PEER_DOMAIN=peer.test
 # Served by PowerDNS (pdns), for the lexicon DNS provider.
 LAB_PDNS_ZONE=third.test
 LAB_INFRA_ZONE=lab.test
+# A DNS blocklist (RFC 5782) for `roost check`: lists only its test entry, 127.0.0.2.
+LAB_DNSBL_ZONE=dnsbl.lab.test
 }
 
 ns_name() { printf '%s-%s' "$ROOST_LAB_ID" "$1"; }

@@ -21,7 +21,7 @@ dns_make_tsig() {
 dns_secret() { cut -d: -f3 "$(dns_dir)/tsig.key"; }
 
 dns_zone_names() {
-  printf '%s\n' "${LAB_DOMAINS[@]}" "$LAB_PEER_DOMAIN" "$LAB_INFRA_ZONE" \
+  printf '%s\n' "${LAB_DOMAINS[@]}" "$LAB_PEER_DOMAIN" "$LAB_INFRA_ZONE" "$LAB_DNSBL_ZONE" \
     100.51.198.in-addr.arpa 113.0.203.in-addr.arpa
 }
 
@@ -94,6 +94,11 @@ dns_write_zones() {
     printf '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tls-reports@peer.test"\n'
     printf 'lab._domainkey TXT %s\n' "$(cat "$LAB_STATE/peer/dkim.txt")"
   } >"$dir/zones/$LAB_PEER_DOMAIN.zone"
+  # RFC 5782 §5: a list must list 127.0.0.2 and must not list 127.0.0.1; lab tests list
+  # the VPS with an RFC 2136 update when they want a listing.
+  { dns_soa
+    printf '2.0.0.127 A 127.0.0.2\n2.0.0.127 TXT "test entry (RFC 5782)"\n'
+  } >"$dir/zones/$LAB_DNSBL_ZONE.zone"
   { dns_soa
     printf '%s PTR vps.lab.test.\n2 PTR ctl.lab.test.\n' "${LAB_ADDR[vps]##*.}"
   } >"$dir/zones/100.51.198.in-addr.arpa.zone"

@@ -4,10 +4,12 @@ The VPS starts hosting example.test alone; a re-run with second.test added gives
 records, DKIM keys, certificate names, its MTA-STS site, users and aliases, leaves every
 record of example.test as it was, and mail for it flows both ways with SPF, DKIM and DMARC
 passing at the peer. Marked `state: absent` while mail is stored for it, the run is refused
-naming the mailbox; with `mail: delete` the domain goes, with only what Roost made for it (a
+naming the mailbox; with `mail: keep` its records and aliases go but the mailbox stays,
+readable over IMAP; with `mail: delete` the rest goes, with only what Roost made for it (a
 record added by hand at second.test stays). Every run repeated reports changed=0.
 
-Named to run after the other lab tests (before test_zz_down): it provisions the whole VPS.
+Named to run after the other lab tests (before test_zz_check_site and test_zz_down): it
+provisions the whole VPS.
 """
 
 from __future__ import annotations
@@ -105,9 +107,20 @@ def password(lab: Lab, user: str) -> str:
     return (lab.state / "roost" / f"{user}.pass").read_text().split()[0]
 
 
-def mail_both_ways(lab: Lab) -> None:
+def read_over_imap(lab: Lab, user: str, subject: str) -> str:
+    """The newest message in USER's inbox with SUBJECT, over IMAPS as a mail client reads it."""
+    return subprocess.run(
+        [sys.executable, REPO / "scripts" / "imap-read", "--host", f"mail.{FIRST}",
+         "--cafile", str(lab.state / "acme" / "pebble-root.pem"), "--user", user,
+         "--subject", subject],
+        check=True, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ROOST_IMAP_PASSWORD": password(lab, user.partition("@")[0])},
+    ).stdout  # fmt: skip
+
+
+def mail_both_ways(lab: Lab) -> str:
     """friend@second.test writes to the peer (587, certificate verified) and gets a reply,
-    read over IMAPS as a mail client reads it."""
+    read over IMAPS as a mail client reads it; the reply's subject."""
     token = uuid.uuid4().hex
     pebble_root = str(lab.state / "acme" / "pebble-root.pem")
     subprocess.run(
@@ -132,13 +145,8 @@ def mail_both_ways(lab: Lab) -> None:
          "--from", "alice@peer.test", "--to", f"hello@{SECOND}", "--header", f"Subject: {reply}"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    inbox = subprocess.run(
-        [sys.executable, REPO / "scripts" / "imap-read", "--host", f"mail.{FIRST}",
-         "--cafile", pebble_root, "--user", f"friend@{SECOND}", "--subject", reply],
-        check=True, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "ROOST_IMAP_PASSWORD": password(lab, "friend")},
-    ).stdout  # fmt: skip
-    assert f"Subject: {reply}" in inbox
+    assert f"Subject: {reply}" in read_over_imap(lab, f"friend@{SECOND}", reply)
+    return reply
 
 
 def policy(lab: Lab, domain: str) -> str:
@@ -148,7 +156,7 @@ def policy(lab: Lab, domain: str) -> str:
         return response.read().decode()
 
 
-# Seven runs of the whole site.yml (about a minute each on the lab, three when it is fresh).
+# Eight runs of the whole site.yml (about a minute each on the lab, three when it is fresh).
 @pytest.mark.timeout(2400)
 def test_a_domain_added_then_removed_touches_nothing_else(lab: Lab, tmp_path: Path) -> None:
     alone = {"roost_domains": [{"name": FIRST}], "roost_users": [ME], "roost_aliases": []}
@@ -177,7 +185,7 @@ def test_a_domain_added_then_removed_touches_nothing_else(lab: Lab, tmp_path: Pa
     assert "mode: testing" in policy(lab, SECOND)
     assert lab.ssh("/opt/roost/bin/roost domain list").stdout.split() == [FIRST, SECOND]
     assert changed_count(site(tmp_path, {})) == 0
-    mail_both_ways(lab)
+    reply = mail_both_ways(lab)
 
     # Marked absent while friend@second.test holds mail: refused, naming it; nothing goes.
     add_by_hand(lab, SECOND, "@", "TXT", f'"{FOREIGN_TXT}"')
@@ -190,6 +198,17 @@ def test_a_domain_added_then_removed_touches_nothing_else(lab: Lab, tmp_path: Pa
     assert f"friend@{SECOND}" in output and "mail: keep" in output, output[-3000:]
     assert served(lab, SECOND, "MX") == [f"10 mail.{FIRST}."]
     assert lab.ssh("/opt/roost/bin/roost domain list").stdout.split() == [FIRST, SECOND]
+
+    # Told to keep the mail: second.test is no longer served (its records go) but friend's
+    # mailbox stays, readable over IMAP, and the play says how to remove it for good.
+    gone["mail"] = "keep"
+    kept = site(tmp_path, without)
+    output = " ".join((kept.stdout + kept.stderr).split())
+    assert f"friend@{SECOND} is kept with its mail" in output, output[-3000:]
+    assert served(lab, SECOND, "MX") == [] and served(lab, f"_dmarc.{SECOND}", "TXT") == []
+    assert f"friend@{SECOND}" in lab.ssh("/opt/roost/bin/roost user list").stdout
+    assert f"hello@{SECOND}" not in lab.ssh("/opt/roost/bin/roost alias list").stdout
+    assert f"Subject: {reply}" in read_over_imap(lab, f"friend@{SECOND}", reply)
 
     # Told to delete the mail: only what Roost made for second.test goes.
     gone["mail"] = "delete"

@@ -70,7 +70,15 @@ async def upgrade_to_tls(
     timeout: float,
     peer: str,
 ) -> asyncio.Transport | None:
-    """The server side of a STARTTLS handshake; None when it failed (the caller closes)."""
+    """The server side of a STARTTLS handshake; None when it failed (the caller closes).
+
+    A failure is also reported to PROTOCOL as connection_lost, which must therefore take it
+    more than once: asyncio's TLS layer, which owns the transport from here, does not pass
+    connection_lost on when the connection ends during the handshake, and a connection
+    counted against its client (ConnectionLimiter) stayed counted for good: after
+    max_connections_per_ip clients that hung up on 465 or 993 before TLS (port scanners; ten
+    runs of `roost check`), every connection from their address was refused.
+    """
     loop = asyncio.get_running_loop()
     try:
         upgraded = await loop.start_tls(
@@ -78,5 +86,9 @@ async def upgrade_to_tls(
         )
     except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
         log.info("TLS handshake with %s failed: %s", peer, exc)
+        protocol.connection_lost(exc)
         return None
+    if upgraded is None:  # the connection ended before the handshake did, with no error
+        log.info("TLS handshake with %s failed: the connection closed", peer)
+        protocol.connection_lost(None)
     return upgraded

@@ -16,6 +16,7 @@ from roost.dkim.keys import split_txt
 from roost.dnsprovider import spf
 from roost.dnsprovider.plan import RecordSet
 from roost.mtasts.fetch import PolicyFetcher
+from roost.mtasts.publish import render
 from tests.knot import KnotServer, txt
 from tests.mtasts.policyserver import PolicyServer
 from tests.roostproc import RoostProcess, roost_dev
@@ -24,8 +25,8 @@ from tests.testca import TestCA
 DOMAIN = "check.test"
 HOST = f"mail.{DOMAIN}"
 ADDRESS = "127.0.0.1"
-STS_ID = "20261130T0200"
-POLICY = f"version: STSv1\nmode: testing\nmx: {HOST}\nmax_age: 86400\n"
+#: The policy the mta_sts role serves, and its id (derived from the text, as Roost does).
+POLICY = render(DOMAIN, "testing", [HOST], 86400)
 #: Blocklist zones: one with nothing listed, one listing 127.0.0.1, one refusing queries.
 CLEAN_BL, LISTING_BL, REFUSING_BL = "clean-bl.test", "listing-bl.test", "refusing-bl.test"
 
@@ -56,7 +57,7 @@ class Lab:
     def healthy_lines(self) -> list[str]:
         return [
             *zone_lines(self.ctx.expected(DOMAIN), DOMAIN),
-            f"_mta-sts TXT {txt([f'v=STSv1; id={STS_ID}'])}",
+            f"_mta-sts TXT {txt([POLICY.record])}",
             f"_smtp._tls TXT {txt([f'v=TLSRPTv1; rua=mailto:postmaster@{DOMAIN}'])}",
         ]
 
@@ -67,7 +68,14 @@ class Lab:
         self.publish(self.healthy_lines())
         self.policies.routes.clear()
         self.policies.certs.clear()
-        self.policies.serve(DOMAIN, POLICY)
+        self.policies.serve(DOMAIN, POLICY.text)
+
+    def serve_policy(self, mode: str) -> None:
+        """A new policy in MODE served, then its id published, in the mta_sts role's order."""
+        policy = render(DOMAIN, mode, [HOST], 86400)
+        self.policies.serve(DOMAIN, policy.text)
+        lines = [line for line in self.healthy_lines() if not line.startswith("_mta-sts TXT")]
+        self.publish([*lines, f"_mta-sts TXT {txt([policy.record])}"])
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,23 @@ says which record and how to fix it."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
+from cryptography import x509
+
+from roost.deliverability.certificate import check_certificate
 from roost.deliverability.relaytest import check_open_relay
 from roost.deliverability.report import Finding, ok
 from roost.deliverability.run import run
 from roost.dkim.keys import DKIMKeyStore
+from roost.mtasts.publish import render
 from tests.deliverability.conftest import (
     ADDRESS,
     DOMAIN,
     HOST,
     LISTING_BL,
+    POLICY,
     REFUSING_BL,
     Lab,
 )
@@ -38,6 +44,13 @@ def without(lines: list[str], start: str) -> list[str]:
     return kept
 
 
+def failures_with(lab: Lab, start: str, *instead: str) -> dict[str, Finding]:
+    """The failures once the healthy zone's lines starting with START are replaced by
+    INSTEAD (none: only removed), behind the server's back."""
+    lab.publish([*without(lab.healthy_lines(), start), *instead])
+    return failures(run(lab.ctx, [DOMAIN]))
+
+
 def test_healthy_setup_passes_every_check(healthy: Lab) -> None:
     findings = run(healthy.ctx, [DOMAIN])
     assert ok(findings), [f for f in findings if f.status != "pass"]
@@ -56,17 +69,14 @@ def test_healthy_setup_passes_every_check(healthy: Lab) -> None:
 
 
 def test_mx_removed(healthy: Lab) -> None:
-    healthy.publish(without(healthy.healthy_lines(), "@ MX"))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, "@ MX")
     assert set(failed) == {"mx"}
     assert f"{DOMAIN} has no MX" in failed["mx"].detail
     assert f"MX 10 {HOST}." in failed["mx"].fix
 
 
 def test_mx_altered(healthy: Lab) -> None:
-    lines = [*without(healthy.healthy_lines(), "@ MX"), "@ MX 10 mx.elsewhere.test."]
-    healthy.publish(lines)
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, "@ MX", "@ MX 10 mx.elsewhere.test.")
     assert "mx.elsewhere.test" in failed["mx"].detail
     assert f"publish MX 10 {HOST}. at {DOMAIN}" in failed["mx"].fix
     # The policy's mx lines no longer cover the MX either, and the check says so.
@@ -74,29 +84,24 @@ def test_mx_altered(healthy: Lab) -> None:
 
 
 def test_spf_altered_to_another_address(healthy: Lab) -> None:
-    lines = without(healthy.healthy_lines(), '@ TXT "v=spf1')
-    healthy.publish([*lines, f"@ TXT {txt(['v=spf1 ip4:192.0.2.99 -all'])}"])
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, '@ TXT "v=spf1', f"@ TXT {txt(['v=spf1 ip4:192.0.2.99 -all'])}")
     assert set(failed) == {"spf"}
     assert "does not pass mail from this VPS (127.0.0.1)" in failed["spf"].detail
     assert f"ip4:{ADDRESS}" in failed["spf"].fix
 
 
 def test_spf_removed(healthy: Lab) -> None:
-    healthy.publish(without(healthy.healthy_lines(), '@ TXT "v=spf1'))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, '@ TXT "v=spf1')
     assert set(failed) == {"spf"}
     assert "no SPF record" in failed["spf"].detail
 
 
 def test_spf_over_ten_lookups(healthy: Lab) -> None:
     includes = " ".join(f"include:i{n}.{DOMAIN}" for n in range(4))
-    lines = without(healthy.healthy_lines(), '@ TXT "v=spf1')
-    lines.append(f"@ TXT {txt([f'v=spf1 ip4:{ADDRESS} {includes} -all'])}")
     # Each include costs itself and three look-ups inside: 4 * (1 + 3) = 16.
-    lines += [f"i{n} TXT {txt(['v=spf1 a mx exists:x.test -all'])}" for n in range(4)]
-    healthy.publish(lines)
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    inside = [f"i{n} TXT {txt(['v=spf1 a mx exists:x.test -all'])}" for n in range(4)]
+    spf = f"@ TXT {txt([f'v=spf1 ip4:{ADDRESS} {includes} -all'])}"
+    failed = failures_with(healthy, '@ TXT "v=spf1', spf, *inside)
     assert set(failed) == {"spf"}
     assert "more than 10 DNS look-ups" in failed["spf"].detail
 
@@ -104,10 +109,8 @@ def test_spf_over_ten_lookups(healthy: Lab) -> None:
 def test_dkim_record_altered(healthy: Lab, tmp_path: Path) -> None:
     key = healthy.ctx.dkim.current(DOMAIN)[0]
     other = DKIMKeyStore(tmp_path).generate(DOMAIN, key.algorithm, key.selector)
-    lines = without(healthy.healthy_lines(), f"{key.selector}._domainkey")
-    lines.append(f"{key.selector}._domainkey TXT {txt([other.dns_value()])}")
-    healthy.publish(lines)
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    record = f"{key.selector}._domainkey TXT {txt([other.dns_value()])}"
+    failed = failures_with(healthy, f"{key.selector}._domainkey", record)
     assert set(failed) == {f"dkim {key.selector}"}
     finding = failed[f"dkim {key.selector}"]
     assert "not the key the server signs with" in finding.detail
@@ -117,8 +120,7 @@ def test_dkim_record_altered(healthy: Lab, tmp_path: Path) -> None:
 
 def test_dkim_record_removed(healthy: Lab) -> None:
     key = healthy.ctx.dkim.current(DOMAIN)[-1]
-    healthy.publish(without(healthy.healthy_lines(), f"{key.selector}._domainkey"))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, f"{key.selector}._domainkey")
     assert set(failed) == {f"dkim {key.selector}"}
     assert f"no key record at {key.selector}._domainkey.{DOMAIN}" in (
         failed[f"dkim {key.selector}"].detail
@@ -126,19 +128,36 @@ def test_dkim_record_removed(healthy: Lab) -> None:
 
 
 def test_mta_sts_id_removed(healthy: Lab) -> None:
-    healthy.publish(without(healthy.healthy_lines(), "_mta-sts TXT"))
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(healthy, "_mta-sts TXT")
     assert set(failed) == {"mta-sts"}
     assert f"no MTA-STS record at _mta-sts.{DOMAIN}" in failed["mta-sts"].detail
     assert "mta_sts role" in failed["mta-sts"].fix
 
 
 def test_mta_sts_id_altered_to_invalid(healthy: Lab) -> None:
-    lines = without(healthy.healthy_lines(), "_mta-sts TXT")
-    healthy.publish([*lines, f"_mta-sts TXT {txt(['v=STSv1; id=not-alnum!'])}"])
-    failed = failures(run(healthy.ctx, [DOMAIN]))
+    failed = failures_with(
+        healthy, "_mta-sts TXT", f"_mta-sts TXT {txt(['v=STSv1; id=not-alnum!'])}"
+    )
     assert set(failed) == {"mta-sts"}
     assert "bad id" in failed["mta-sts"].detail
+
+
+def test_mta_sts_id_not_the_served_policys(healthy: Lab) -> None:
+    """A valid id that is not the served policy's (edited by hand, or an older policy's
+    left behind): senders that cached a policy under it would never fetch this one."""
+    served = POLICY.id
+    older = f"_mta-sts TXT {txt(['v=STSv1; id=20260101older'])}"
+    failed = failures_with(healthy, "_mta-sts TXT", older)
+    assert set(failed) == {"mta-sts"}
+    assert "announces id 20260101older, but the policy served" in failed["mta-sts"].detail
+    assert f"has id {served}" in failed["mta-sts"].detail
+    assert f"publish TXT 'v=STSv1; id={served}' at _mta-sts.{DOMAIN}" in failed["mta-sts"].fix
+    # The same when the policy changes and its id is not published (the role's second step).
+    healthy.heal()
+    healthy.policies.serve(DOMAIN, render(DOMAIN, "enforce", [HOST], 86400).text)
+    failed = failures(run(healthy.ctx, [DOMAIN]))
+    assert set(failed) == {"mta-sts"}
+    assert f"announces id {served}" in failed["mta-sts"].detail
 
 
 def test_mta_sts_policy_untrusted_certificate(healthy: Lab) -> None:
@@ -164,8 +183,15 @@ def test_certificate_expired(healthy: Lab, tmp_path: Path) -> None:
     failed = failures(run(ctx, [DOMAIN]))
     assert set(failed) == {"certificate"}
     assert "expired on" in failed["certificate"].detail
+    assert "(1 day ago)" in failed["certificate"].detail  # whole days since, not rounded up
     assert str(cert) in failed["certificate"].detail
     assert "certificates role" in failed["certificate"].fix
+    # An hour after the end, the same failure (the end's time is shown, not "0 days ago").
+    end = x509.load_pem_x509_certificate(chain).not_valid_after_utc
+    soon = dataclasses.replace(ctx, clock=lambda: (end + timedelta(hours=1)).timestamp())
+    (finding,) = check_certificate(soon)
+    assert finding.status == "fail"
+    assert f"expired on {end:%Y-%m-%d %H:%M} UTC (less than a day ago)" in finding.detail
 
 
 def test_ptr_missing(healthy: Lab) -> None:
@@ -178,15 +204,21 @@ def test_ptr_missing(healthy: Lab) -> None:
     assert f"set the reverse DNS (PTR) of {ADDRESS} to {HOST}" in failed["ptr"].fix
 
 
-def test_dnsbl_listed_and_refused(healthy: Lab) -> None:
-    ctx = dataclasses.replace(healthy.ctx, dnsbls=(LISTING_BL, REFUSING_BL))
+def test_dnsbl_listed_refused_and_unanswered(healthy: Lab) -> None:
+    """Only NXDOMAIN is "not listed"; a refusal or no answer at all is not a pass."""
+    unserved = "unserved-bl.test"  # Knot serves no such zone: it answers REFUSED
+    ctx = dataclasses.replace(healthy.ctx, dnsbls=(LISTING_BL, REFUSING_BL, unserved))
     findings = by_check(run(ctx, [DOMAIN]))
     listed = findings[f"dnsbl {LISTING_BL}"]
     assert listed.status == "fail"
     assert "listed (127.0.0.2)" in listed.detail
     refused = findings[f"dnsbl {REFUSING_BL}"]
     assert refused.status == "warn"
-    assert refused.detail.startswith("unknown")
+    assert refused.detail.startswith("could not check: the list refused")
+    failed = findings[f"dnsbl {unserved}"]
+    assert failed.status == "warn"
+    assert failed.detail.startswith("could not check: the look-up failed")
+    assert f"must resolve names under {unserved}" in failed.fix
 
 
 def test_port_not_listening(healthy: Lab) -> None:

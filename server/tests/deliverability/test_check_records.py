@@ -16,7 +16,7 @@ from roost.deliverability.policycheck import check_dmarc, check_tlsrpt
 from roost.deliverability.spfcheck import check_spf
 from roost.tlsrpt import TLSReportStore
 from roost.tlsrpt.results import Failure
-from tests.deliverability.conftest import ADDRESS, DOMAIN, HOST, POLICY, Lab
+from tests.deliverability.conftest import ADDRESS, DOMAIN, HOST, Lab
 from tests.knot import txt
 from tests.testca import TestCA
 
@@ -93,15 +93,14 @@ def test_dmarc_invalid_and_tlsrpt_missing(healthy: Lab) -> None:
 
 
 def test_mta_sts_mode_none_warns(healthy: Lab) -> None:
-    healthy.policies.serve(DOMAIN, "version: STSv1\nmode: none\nmax_age: 86400\n")
+    healthy.serve_policy("none")
     (finding,) = check_mta_sts(healthy.ctx, DOMAIN)
     assert finding.status == "warn"
     assert "mode none" in finding.detail
 
 
 def test_enforce_warns_while_tls_reports_show_failures(healthy: Lab, tmp_path: Path) -> None:
-    enforce = f"version: STSv1\nmode: enforce\nmx: {HOST}\nmax_age: 86400\n"
-    healthy.policies.serve(DOMAIN, enforce)
+    healthy.serve_policy("enforce")
     reports = TLSReportStore(tmp_path / "tlsrpt.db")
     ctx = dataclasses.replace(healthy.ctx, tls_reports=reports)
     now = ctx.now()
@@ -117,7 +116,7 @@ def test_enforce_warns_while_tls_reports_show_failures(healthy: Lab, tmp_path: P
     assert "3 certificate-expired" in finding.detail
     assert "starttls" not in finding.detail  # another domain's results are not this one's
     assert "mta_sts_mode: testing" in finding.fix
-    healthy.policies.serve(DOMAIN, POLICY)
+    healthy.serve_policy("testing")
     (finding,) = check_mta_sts(ctx, DOMAIN)
     assert finding.status == "pass"  # testing mode: failures are what it is for
 

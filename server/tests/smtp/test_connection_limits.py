@@ -151,3 +151,16 @@ def test_ipv6_clients_count_per_64() -> None:
     )
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
     assert client_key("192.0.2.1") == "192.0.2.1"
+
+
+@pytest.mark.parametrize(("kind", "source"), [("submissions", "127.0.7.6"), ("imaps", "127.0.7.7")])
+def test_a_connection_closed_before_its_handshake_is_released(
+    roost: RoostProcess, kind: str, source: str
+) -> None:
+    """Connected and gone before TLS (a port scanner, `roost check`'s port probe): each once
+    kept its place for good, and after max_connections_per_ip of them every connection from
+    that address was refused."""
+    for _ in range(PER_IP * 2):
+        connect(roost, kind, source).close()
+    time.sleep(0.5)  # the server has seen them go
+    assert greeting(roost, source).startswith(b"220 ")

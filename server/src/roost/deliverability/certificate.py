@@ -58,7 +58,7 @@ def check_certificate(ctx: Context) -> list[Finding]:
             failed(
                 host,
                 "certificate",
-                f"{path} expired on {end:%Y-%m-%d} ({-left.days} days ago)",
+                f"{path} expired on {end:%Y-%m-%d %H:%M} UTC ({_days(-left)} ago)",
                 RENEW,
             )
         ]
@@ -76,6 +76,12 @@ def check_certificate(ctx: Context) -> list[Finding]:
     if left < timedelta(days=WARN_DAYS):
         return [warned(host, "certificate", detail + ": renewal is overdue", RENEW)]
     return [passed(host, "certificate", detail)]
+
+
+def _days(span: timedelta) -> str:
+    """Whole days of SPAN, as a person says it ("1 day", "3 days", "less than a day")."""
+    days = span.days
+    return "less than a day" if days < 1 else f"{days} day{'s' if days > 1 else ''}"
 
 
 def _names(cert: x509.Certificate) -> list[str]:

@@ -40,7 +40,14 @@ def _check(ctx: Context, address: str, zone: str) -> Finding:
     try:
         answers = ctx.resolver.a(query_name(address, zone))
     except DNSError as err:
-        return warned(address, check, f"unknown: the look-up failed: {err}")
+        # Not an answer (RFC 5782 §2.1 answers are A records or NXDOMAIN): unknown, not clean.
+        return warned(
+            address,
+            check,
+            f"could not check: the look-up failed: {err}",
+            f"the VPS's resolver ([dns] nameservers in roost.toml, else /etc/resolv.conf) "
+            f"must resolve names under {zone}; or leave {zone} out (roost_check_dnsbls)",
+        )
     if not answers:
         return passed(address, check, "not listed")
     codes = [ipaddress.ip_address(a) for a in answers]
@@ -48,7 +55,7 @@ def _check(ctx: Context, address: str, zone: str) -> Finding:
         return warned(
             address,
             check,
-            f"unknown: the list refused the query ({', '.join(answers)})",
+            f"could not check: the list refused the query ({', '.join(answers)})",
             "lists refuse queries from public resolvers: point the VPS at its provider's "
             "resolver or a local one to get an answer",
         )
@@ -61,4 +68,4 @@ def _check(ctx: Context, address: str, zone: str) -> Finding:
             f"make sure nothing on the VPS sends spam (an open relay, a stolen password), "
             f"then ask for removal at {where}",
         )
-    return warned(address, check, f"unknown: unexpected answer {', '.join(answers)}")
+    return warned(address, check, f"could not check: unexpected answer {', '.join(answers)}")

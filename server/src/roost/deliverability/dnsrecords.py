@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from roost.deliverability.context import REPUBLISH, Context
 from roost.deliverability.report import Finding, failed, passed, warned
-from roost.dns.resolver import DNSError, reverse_name
+from roost.dns.resolver import DNSError
+from roost.dnsprovider import ptr
+from roost.dnsprovider.ptr import addresses_of
 
 
 def check_mx(ctx: Context, domain: str) -> list[Finding]:
@@ -37,21 +39,10 @@ def check_mx(ctx: Context, domain: str) -> list[Finding]:
     return [passed(domain, "mx", f"MX {ctx.hostname}")]
 
 
-def forward_addresses(ctx: Context, name: str) -> set[str]:
-    """NAME's A and AAAA records (a failed look-up counts as none)."""
-    found: set[str] = set()
-    for lookup in (ctx.resolver.a, ctx.resolver.aaaa):
-        try:
-            found |= set(lookup(name))
-        except DNSError:
-            continue
-    return found
-
-
 def check_addresses(ctx: Context) -> list[Finding]:
     """The mail host's A/AAAA records are the VPS's addresses, and nothing else."""
     host = ctx.hostname
-    published = forward_addresses(ctx, host)
+    published = addresses_of(ctx.resolver, host)
     fix = f"publish A/AAAA records for {host} with the VPS's addresses: " + REPUBLISH
     if not published:
         return [failed(host, "a/aaaa", f"{host} has no A or AAAA record", fix)]
@@ -76,24 +67,21 @@ def check_addresses(ctx: Context) -> list[Finding]:
 def check_ptr(ctx: Context) -> list[Finding]:
     """Each VPS address's PTR is the mail host, which resolves back to it (RFC 8601 §3)."""
     findings = []
-    forward = forward_addresses(ctx, ctx.hostname)
     for address in ctx.addresses:
-        try:
-            names = sorted({n.lower() for n in ctx.resolver.ptr(reverse_name(address))})
-        except DNSError as err:
-            findings.append(warned(address, "ptr", f"PTR look-up failed: {err}"))
-            continue
-        now = f"it is {', '.join(names)}" if names else "it has none"
-        if names == [ctx.hostname] and address in forward:
+        result = ptr.check_ptr(address, ctx.hostname, ctx.resolver)
+        if result.error is not None:
+            findings.append(warned(address, "ptr", f"PTR look-up failed: {result.error}"))
+        elif result.ok:
             findings.append(passed(address, "ptr", f"PTR {ctx.hostname}, forward-confirmed"))
-            continue
-        fix = (
-            f"ask your VPS provider to set the reverse DNS (PTR) of {address} to "
-            f"{ctx.hostname}; many receivers reject mail from addresses without it"
-        )
-        detail = f"PTR should be {ctx.hostname}, {now}"
-        if names == [ctx.hostname]:
+        elif result.names == (ctx.hostname,):
             detail = f"PTR {ctx.hostname}, but {ctx.hostname} does not resolve to {address}"
             fix = f"publish {ctx.hostname} A/AAAA {address}: " + REPUBLISH
-        findings.append(failed(address, "ptr", detail, fix))
+            findings.append(failed(address, "ptr", detail, fix))
+        else:
+            now = f"it is {', '.join(result.names)}" if result.names else "it has none"
+            fix = (
+                f"ask your VPS provider to set the reverse DNS (PTR) of {address} to "
+                f"{ctx.hostname}; many receivers reject mail from addresses without it"
+            )
+            findings.append(failed(address, "ptr", f"PTR should be {ctx.hostname}, {now}", fix))
     return findings

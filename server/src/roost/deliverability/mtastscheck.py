@@ -1,5 +1,8 @@
 """MTA-STS: the TXT id, the policy served over verified HTTPS, and MX patterns that fit.
 
+The id must be the one Roost derives from the served policy (:mod:`roost.mtasts.publish`):
+an id altered or left behind may be an older policy's, which senders then keep.
+
 Senders fetch the policy exactly as :class:`~roost.mtasts.fetch.PolicyFetcher` does for
 our own deliveries (RFC 8461 §3.3: HTTPS, a certificate valid for ``mta-sts.<domain>``,
 status 200, no redirects), so the check uses that code and the same parser.
@@ -13,6 +16,7 @@ from datetime import timedelta
 from roost.deliverability.context import REPUBLISH, Context
 from roost.deliverability.report import Finding, failed, passed, warned
 from roost.dns.resolver import DNSError
+from roost.mtasts import publish
 from roost.mtasts.fetch import POLICY_PATH, WebPKIError
 from roost.mtasts.policy import MTASTSError, RecordError, parse_policy, parse_record
 
@@ -47,7 +51,8 @@ def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
         return [failed(domain, "mta-sts", f"invalid record at {name}: {err}", MTA_STS_ROLE)]
     url = f"https://mta-sts.{domain}{POLICY_PATH}"
     try:
-        policy = parse_policy(ctx.fetcher.fetch_text(domain), policy_id)
+        text = ctx.fetcher.fetch_text(domain)
+        policy = parse_policy(text, policy_id)
     except WebPKIError as err:
         return [
             failed(
@@ -65,6 +70,18 @@ def check_mta_sts(ctx: Context, domain: str) -> list[Finding]:
                 "mta-sts",
                 f"{url}: {err}",
                 MTA_STS_ROLE + f"; mta-sts.{domain} must resolve to this VPS: " + REPUBLISH,
+            )
+        ]
+    served_id = publish.policy_id(text)
+    if policy_id != served_id:
+        # RFC 8461 §3.1, §5.1: senders fetch the policy again only when the id changes.
+        return [
+            failed(
+                domain,
+                "mta-sts",
+                f"{name} announces id {policy_id}, but the policy served at {url} has id "
+                f"{served_id}: a sender that cached another policy under {policy_id} keeps it",
+                f"publish TXT 'v=STSv1; id={served_id}' at {name}; " + MTA_STS_ROLE,
             )
         ]
     detail = f"id {policy_id}, mode {policy.mode}, mx {', '.join(policy.mx)}"

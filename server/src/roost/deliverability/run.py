@@ -15,7 +15,6 @@ from roost.deliverability.dnsrecords import (
     check_addresses,
     check_mx,
     check_ptr,
-    forward_addresses,
 )
 from roost.deliverability.mtastscheck import check_mta_sts
 from roost.deliverability.policycheck import check_dmarc, check_tlsrpt
@@ -26,6 +25,7 @@ from roost.deliverability.spfcheck import check_spf
 from roost.delivery.client import tls_contexts
 from roost.dkim.keys import DKIMKeyStore
 from roost.dns.resolver import DNSError, DNSResolver
+from roost.dnsprovider.ptr import addresses_of
 from roost.mtasts.fetch import PolicyFetcher
 from roost.tlsrpt import TLSReportStore
 
@@ -139,5 +139,5 @@ def context_from_config(
     )
     if addresses:
         return ctx
-    from_dns = tuple(sorted(forward_addresses(ctx, hostname)))
+    from_dns = tuple(sorted(addresses_of(ctx.resolver, hostname)))
     return Context(**{**vars(ctx), "addresses": from_dns, "addresses_from_dns": True})

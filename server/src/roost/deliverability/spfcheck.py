@@ -10,9 +10,9 @@ from __future__ import annotations
 from roost import spf
 from roost.deliverability import spfrecord
 from roost.deliverability.context import REPUBLISH, Context
-from roost.deliverability.dnsrecords import forward_addresses
 from roost.deliverability.report import Finding, failed, passed, warned
 from roost.dns.resolver import DNSError
+from roost.dnsprovider.ptr import addresses_of
 
 
 def check_spf(ctx: Context, domain: str) -> list[Finding]:
@@ -69,7 +69,7 @@ def check_spf(ctx: Context, domain: str) -> list[Finding]:
 def _sending_from(ctx: Context) -> tuple[str, list[str]]:
     """Who sends our mail to the internet: the relay, or this VPS."""
     if ctx.relay:
-        return f"the relay {ctx.relay}", sorted(forward_addresses(ctx, ctx.relay))
+        return f"the relay {ctx.relay}", sorted(addresses_of(ctx.resolver, ctx.relay))
     return "this VPS", list(ctx.addresses)
 
 

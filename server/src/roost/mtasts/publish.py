@@ -36,6 +36,15 @@ class PublishedPolicy:
         return f"v=STSv1; id={self.id}"
 
 
+def policy_id(text: str) -> str:
+    """The id Roost publishes for the policy TEXT, byte for byte as served.
+
+    ``roost check`` compares it with the ``_mta-sts`` TXT: an id that is not the served
+    policy's may be an older policy's, and senders that cached that one never refetch.
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
 def render(domain: str, mode: str, mx: Sequence[str], max_age: int) -> PublishedPolicy:
     """The policy for DOMAIN, or :class:`~roost.mtasts.policy.PolicyError` naming the problem.
 
@@ -53,7 +62,6 @@ def render(domain: str, mode: str, mx: Sequence[str], max_age: int) -> Published
         raise PolicyError(f"MTA-STS policy for {domain}: {exc}") from None
     if parsed.lines() != lines:  # a line break smuggled inside a value adds fields
         raise PolicyError(f"MTA-STS policy for {domain}: a value holds a line break: {lines}")
-    policy_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
-    published = PublishedPolicy(domain=domain.rstrip(".").lower(), text=text, id=policy_id)
+    published = PublishedPolicy(domain=domain.rstrip(".").lower(), text=text, id=policy_id(text))
     parse_record(published.record)
     return published

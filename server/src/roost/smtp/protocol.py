@@ -138,9 +138,11 @@ class SMTPProtocol(asyncio.Protocol):
         return self.session is not None and self.session.tls is None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.session is None:
+        # Once only: a failed TLS upgrade reports it too (roost.streams.upgrade_to_tls).
+        if self.session is None or not self._client:
             return
         self.endpoint.connections.release(self._client)
+        self._client = ""
         assert self._reader is not None
         self._reader.feed_eof()
         self._closing = True

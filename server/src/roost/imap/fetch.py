@@ -19,6 +19,7 @@ from roost.imap import bodystructure, mime
 from roost.imap.errors import BadCommandError
 from roost.imap.parser import Arg
 from roost.imap.response import Encoded, Literal8, encode
+from roost.imap.searchtext import searched_values
 from roost.imap.sections import (
     Section,
     binary_section,
@@ -149,6 +150,16 @@ class Structures:
         kept = self._load(uid)
         return kept.header if kept is not None else self.get(uid, raw).header
 
+    def searched(self, uid: int, raw: Callable[[], bytes], name: str) -> tuple[str, ...]:
+        """A `mime.SEARCHED` field's values as decoded when the message was first parsed."""
+        structure = self._parsed.get(uid)
+        if structure is None:
+            kept = self._load(uid)
+            searched = kept.searched if kept is not None else self.get(uid, raw).searched
+        else:
+            searched = structure.searched
+        return searched.get(name, ())
+
     def rendered(self, uid: int, raw: Callable[[], bytes], name: str) -> Encoded:
         """ENVELOPE, BODY or BODYSTRUCTURE as encoded when the message was first parsed."""
         kept = self._load(uid) if uid not in self._parsed else None
@@ -175,6 +186,7 @@ class Structures:
     def _parse(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = mime.parse(raw())
         structure.rendered.update(_renderings(structure))
+        structure.searched.update(searched_values(structure.header))
         self.new[uid] = structure.to_bytes()
         return structure
 
@@ -255,6 +267,9 @@ class Message:
 
     def header(self) -> bytes:
         return self._structures.header(self.info.uid, self.raw)
+
+    def searched(self, name: str) -> tuple[str, ...]:
+        return self._structures.searched(self.info.uid, self.raw, name)
 
     def rendered(self, name: str) -> Encoded:
         return self._structures.rendered(self.info.uid, self.raw, name)

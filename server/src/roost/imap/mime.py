@@ -4,7 +4,8 @@
 header and body lie and what FETCH needs from its MIME fields, plus the message's header
 section itself; `Structure.to_bytes` / `Kept.load` let the caller keep it beside the message
 so ENVELOPE, BODYSTRUCTURE, BODY[section], header FETCH and header SEARCH never re-parse, and
-header FETCH and SEARCH never read the message file. Bodies are never copied: sections are
+header FETCH and SEARCH never read the message file (the header SEARCH keys find their fields
+already decoded: `Structure.searched`). Bodies are never copied: sections are
 offsets into the raw message. Broken MIME is parsed the way Dovecot does rather than refused:
 a missing closing boundary ends the part at its parent's end, a multipart without a boundary
 parameter is a single text part, bare LF counts as a line end, and nesting and part counts
@@ -103,39 +104,47 @@ class Part:
 @dataclass(slots=True)
 class Structure:
     """The parsed message: `root` is the whole message as a part (its envelope set),
-    `header` its header section as written (`root.start` to `root.body`), and `rendered`
+    `header` its header section as written (`root.start` to `root.body`), `rendered`
     FETCH values derived from the rest, already encoded (filled and read by the FETCH code:
-    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts)."""
+    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts), and `searched` the
+    values of the SEARCHED fields as the header SEARCH keys compare them, decoded and
+    case-folded (filled by the FETCH code with `searchtext.searched_values`)."""
 
     root: Part
     size: int
     header: bytes
     rendered: dict[str, bytes] = field(default_factory=dict)
+    searched: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         """The kept form, read back by `Kept.load`: a fixed-size head, the header section,
-        then the rendered values and the tree of parts each in marshal (lists, tuples,
-        strings and numbers only; decoded in C, tuples intact), so what most FETCH and
-        SEARCH commands need is sliced out without decoding the tree."""
+        then the searched values, the rendered values and the tree of parts each in marshal
+        (lists, tuples, strings and numbers only; decoded in C, tuples intact), so what
+        most FETCH and SEARCH commands need is sliced out without decoding the tree."""
+        searched = marshal.dumps(self.searched, 4)
         rendered = marshal.dumps(self.rendered, 4)
-        head = _HEAD.pack(_MAGIC, self.size, len(self.header), len(rendered))
-        return b"".join((head, self.header, rendered, marshal.dumps(self.root.to_list(), 4)))
+        head = _HEAD.pack(_MAGIC, self.size, len(self.header), len(searched), len(rendered))
+        tree = marshal.dumps(self.root.to_list(), 4)
+        return b"".join((head, self.header, searched, rendered, tree))
 
 
-_HEAD = struct.Struct("<18sQII")
-_MAGIC = b"roost-structure-2\0"
-"""Versions the kept form: data without it (JSON from version 1, another layout) is parsed
-again from the message."""
+SEARCHED = ("bcc", "cc", "from", "subject", "to")
+"""The fields of the SEARCH keys BCC, CC, FROM, SUBJECT and TO (RFC 9051 §6.4.4)."""
+_HEAD = struct.Struct("<18sQIII")
+_MAGIC = b"roost-structure-3\0"
+"""Versions the kept form: data without it (JSON from version 1, version 2 without the
+searched values, another layout) is parsed again from the message."""
 
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A kept structure decoded only as far as asked: the header section and rendered
-    values at once (header FETCH and SEARCH, ENVELOPE, BODYSTRUCTURE), the tree of parts on
-    first need (body sections, SEARCH on body text)."""
+    """A kept structure decoded only as far as asked: the header section, searched and
+    rendered values at once (header FETCH and SEARCH, ENVELOPE, BODYSTRUCTURE), the tree of
+    parts on first need (body sections, SEARCH on body text)."""
 
     size: int
     header: bytes
+    searched: dict[str, tuple[str, ...]]
     rendered: dict[str, bytes]
     tree: memoryview
 
@@ -144,17 +153,20 @@ class Kept:
         """Raises ValueError for data written by another version: parse the message again."""
         if not data.startswith(_MAGIC) or len(data) < _HEAD.size:
             raise ValueError("structure kept by another version")
-        _, size, header_length, rendered_length = _HEAD.unpack_from(data)
+        _, size, header_length, searched_length, rendered_length = _HEAD.unpack_from(data)
         header_end = _HEAD.size + header_length
-        tree = header_end + rendered_length
+        searched_end = header_end + searched_length
+        tree = searched_end + rendered_length
         if tree > len(data):
             raise ValueError("damaged kept structure: shorter than its head says")
-        rendered = _unmarshal(memoryview(data)[header_end:tree])
-        return cls(size, data[_HEAD.size : header_end], rendered, memoryview(data)[tree:])
+        view = memoryview(data)
+        searched = _unmarshal(view[header_end:searched_end])
+        rendered = _unmarshal(view[searched_end:tree])
+        return cls(size, data[_HEAD.size : header_end], searched, rendered, view[tree:])
 
     def structure(self) -> Structure:
         tree = _unmarshal(self.tree)
-        return Structure(Part.from_list(tree), self.size, self.header, self.rendered)
+        return Structure(Part.from_list(tree), self.size, self.header, self.rendered, self.searched)
 
 
 def _unmarshal(data: memoryview) -> Any:

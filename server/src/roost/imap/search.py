@@ -17,9 +17,9 @@ from datetime import date
 
 from roost.imap import mimeheaders
 from roost.imap.errors import BadCharsetError, BadCommandError
-from roost.imap.mime import Structure
+from roost.imap.mime import SEARCHED, Structure
 from roost.imap.msgview import MessageView, Value
-from roost.imap.searchtext import body_text, decode_header
+from roost.imap.searchtext import body_text, decode_header, folded_header
 from roost.imap.seqset import SequenceSet, format_set, ranges_contain
 
 MAX_DEPTH = 50
@@ -56,7 +56,7 @@ class _Message:
         self._raw: bytes | None = None
         self._structure: Structure | None = None
         self._fields: list[tuple[str, str]] | None = None
-        self._headers: dict[str, list[str]] = {}
+        self._headers: dict[str, Sequence[str]] = {}
         self._body: str | None = None
         self._all: str | None = None
 
@@ -76,13 +76,16 @@ class _Message:
             self._fields = mimeheaders.fields(header, 0, len(header))
         return self._fields
 
-    def header(self, name: str) -> list[str]:
-        """Decoded, case-folded values of every field of this name."""
-        if name not in self._headers:
-            self._headers[name] = [
-                decode_header(value).casefold() for field, value in self.fields() if field == name
-            ]
-        return self._headers[name]
+    def header(self, name: str) -> Sequence[str]:
+        """Decoded, case-folded values of every field of this name: kept with the structure
+        for the SEARCHED fields, else decoded from the header section now."""
+        values = self._headers.get(name)
+        if values is None:
+            values = self.view.searched(name) if name in SEARCHED else None
+            if values is None:
+                values = [folded_header(value) for field, value in self.fields() if field == name]
+            self._headers[name] = values
+        return values
 
     def all_headers(self) -> str:
         if self._all is None:

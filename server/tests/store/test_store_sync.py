@@ -66,3 +66,33 @@ def test_the_feed_wakes_only_the_changed_users_sessions(store: SQLiteStore) -> N
 
     assert isinstance(store.changes, LocalChanges)
     assert asyncio.run(scenario()) == ["alice"]
+
+
+@pytest.mark.parametrize("spread", [1, 5], ids=["dense set: range scan", "sparse set: by UID"])
+def test_batch_reads_return_exactly_the_listed_messages_in_uid_order(
+    store: SQLiteStore, spread: int
+) -> None:
+    """Dense sets are read as a UID range and filtered, sparse ones UID by UID: either way
+    only the listed messages that still exist come back, whatever lies between them."""
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(30)]
+    store.store_flags(ALICE, INBOX, uids[3:8], ["\\Seen", "$Label"], "add")
+    store.store_flags(ALICE, INBOX, [uids[4]], ["\\Deleted"], "add")
+    store.expunge(ALICE, INBOX)
+    chosen = [uid for n, uid in enumerate(uids) if n % 7 != 3][::spread]  # skips some between
+    asked = [*reversed(chosen), uids[-1] + 1]  # unsorted, one never existed
+    present = [u for u in chosen if u != uids[4]]
+    states = store.flag_states(ALICE, INBOX, asked)
+    assert [uid for uid, _, _ in states] == present
+    assert all(isinstance(flags, bytes) for _, _, flags in states)
+    infos = {info.uid: info for info in store.message_infos(ALICE, INBOX, asked)}
+    assert list(infos) == present
+    for uid, modseq, flags in states:
+        assert (modseq, flags.split()) == (
+            infos[uid].modseq,
+            [f.encode() for f in infos[uid].flags],
+        )
+    assert b"$Label \\Seen" in {flags for _, _, flags in states}
+    store.save_structures(ALICE, INBOX, dict.fromkeys(uids, b"kept"))
+    assert list(store.structures(ALICE, INBOX, asked)) == present
+    assert sorted(store.message_readers(ALICE, INBOX, asked)) == present
+    assert store.flag_states(ALICE, INBOX, []) == []

@@ -8,7 +8,9 @@ index, so a session with nothing new costs one small query, whatever the mailbox
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from roost.store.errors import NoSuchMessage
 from roost.store.interfaces import MailboxChanges, MailboxInfo, MessageInfo
@@ -55,22 +57,39 @@ class SQLiteSync(SQLiteBase):
     def message_infos(self, user: str, mailbox: str, uids: Sequence[int]) -> list[MessageInfo]:
         """The listed messages that still exist, in UID order (FETCH of a set)."""
         with self._read() as conn:
-            rows = conn.execute(
-                MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND m.uid IN "
-                "(SELECT value FROM json_each(?)) ORDER BY m.uid",
-                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
-            ).fetchall()
+            rows = _rows_for_uids(
+                conn,
+                MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
         return [message_info(row) for row in rows]
+
+    def flag_states(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> list[tuple[int, int, bytes]]:
+        """(UID, MODSEQ, stored flags) of the listed messages that still exist, in UID order:
+        the flags in their stored form (`flags.encode_flags`, space-separated atoms) as
+        bytes, ready for a FETCH response."""
+        with self._read() as conn:
+            return _rows_for_uids(
+                conn,
+                "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB) FROM messages m "
+                "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
 
     def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]:
         """Parsed structures kept for these messages (see `save_structures`), by UID."""
         with self._read() as conn:
-            rows = conn.execute(
+            rows = _rows_for_uids(
+                conn,
                 "SELECT m.uid, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id "
-                "WHERE m.mailbox_id = ? AND b.structure IS NOT NULL AND m.uid IN "
-                "(SELECT value FROM json_each(?))",
-                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
-            ).fetchall()
+                "WHERE m.mailbox_id = ? AND b.structure IS NOT NULL AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
         return {uid: data for uid, data in rows}
 
     def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
@@ -93,11 +112,13 @@ class SQLiteSync(SQLiteBase):
         query for the batch instead of one per message, and no file read unless a FETCH or
         SEARCH item needs the content. A reader raises NoSuchMessage once it is expunged."""
         with self._read() as conn:
-            rows = conn.execute(
+            rows = _rows_for_uids(
+                conn,
                 "SELECT m.uid, b.path FROM messages m JOIN blobs b ON b.id = m.blob_id "
-                "WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))",
-                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
-            ).fetchall()
+                "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
         return {uid: self._file_reader(mailbox, uid, path) for uid, path in rows}
 
     def _file_reader(self, mailbox: str, uid: int, path: str) -> Callable[[], bytes]:
@@ -108,3 +129,25 @@ class SQLiteSync(SQLiteBase):
                 raise NoSuchMessage(mailbox, uid) from None
 
         return read
+
+
+def _rows_for_uids(
+    conn: sqlite3.Connection, query: str, mailbox_id: int, uids: Sequence[int]
+) -> list[Any]:
+    """The rows of `query` (selecting `m.uid` first, ending in "WHERE m.mailbox_id = ? AND ")
+    for the listed UIDs, in UID order. A set that is most of a UID range (`1:*` and the
+    batches of a large FETCH or SEARCH) is read as that range and filtered here: a range
+    scan of the (mailbox_id, uid) key costs about half a lookup of each UID."""
+    if not uids:
+        return []
+    low, high = min(uids), max(uids)
+    if high - low < 2 * len(uids):
+        wanted = set(uids)
+        rows = conn.execute(
+            query + "m.uid BETWEEN ? AND ? ORDER BY m.uid", (mailbox_id, low, high)
+        ).fetchall()
+        return [row for row in rows if row[0] in wanted]
+    return conn.execute(
+        query + "m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid",
+        (mailbox_id, json_ints(uids)),
+    ).fetchall()

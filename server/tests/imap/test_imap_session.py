@@ -392,9 +392,9 @@ def test_structure_is_parsed_once_and_kept_with_the_message(
     uids = client.uid("SEARCH", "ALL")[1][0].split()
     store = SQLiteStore(roost.directory / "state")
     try:
-        assert store.structures(ALICE, "Parsed", [int(u) for u in uids]) == {}
+        assert store.infos_and_structures(ALICE, "Parsed", [int(u) for u in uids])[1] == {}
         first = client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1]
-        kept = store.structures(ALICE, "Parsed", [int(u) for u in uids])
+        kept = store.infos_and_structures(ALICE, "Parsed", [int(u) for u in uids])[1]
         assert list(kept) == [int(uids[0])]  # only the message that was fetched
         assert client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1] == first
         assert b'"Parsed-0"' in first[0]
@@ -424,7 +424,7 @@ def test_header_search_over_structures_kept_by_an_older_version(
         client.literal = "RECHNUNG FÜR NOVEMBER".encode()
         assert client.search("UTF-8", "SUBJECT")[1] == [b"1"]
         assert client.search(None, "SUBJECT", "other")[1] == [b"2"]
-        kept = store.structures(ALICE, "Older", uids)
+        kept = store.infos_and_structures(ALICE, "Older", uids)[1]
         assert Kept.load(kept[uids[0]]).searched["subject"] == ("rechnung für november",)
         client.literal = "für nov".encode()
         assert client.search("UTF-8", "SUBJECT")[1] == [b"1"]

@@ -33,12 +33,12 @@ def test_changes_since_a_modseq_are_new_changed_and_expunged(store: SQLiteStore)
 
 def test_structures_are_kept_per_message_and_go_with_it(store: SQLiteStore) -> None:
     uid = store.append(ALICE, INBOX, b"Subject: s\r\n\r\nbody\r\n")
-    assert store.structures(ALICE, INBOX, [uid]) == {}
+    assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
     store.save_structures(ALICE, INBOX, {uid: b"[1]"})
-    assert store.structures(ALICE, INBOX, [uid]) == {uid: b"[1]"}
+    assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {uid: b"[1]"}
     store.store_flags(ALICE, INBOX, [uid], ["\\Deleted"])
     store.expunge(ALICE, INBOX)
-    assert store.structures(ALICE, INBOX, [uid]) == {}
+    assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
 
 
 def test_readers_read_when_called_and_say_when_a_message_is_gone(store: SQLiteStore) -> None:
@@ -93,6 +93,6 @@ def test_batch_reads_return_exactly_the_listed_messages_in_uid_order(
         )
     assert b"$Label \\Seen" in {flags for _, _, flags in states}
     store.save_structures(ALICE, INBOX, dict.fromkeys(uids, b"kept"))
-    assert list(store.structures(ALICE, INBOX, asked)) == present
+    assert list(store.infos_and_structures(ALICE, INBOX, asked)[1]) == present
     assert sorted(store.message_readers(ALICE, INBOX, asked)) == present
     assert store.flag_states(ALICE, INBOX, []) == []

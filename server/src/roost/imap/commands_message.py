@@ -113,8 +113,11 @@ async def _fetch_in_batches(
             changed = store.store_flags(user, view.name, chunk, ["\\Seen"], "add")
             view.own_modseqs.update(info.modseq for info in changed)
             seen_now = {info.uid for info in changed}
-        infos = store.message_infos(user, view.name, chunk)
-        structures = Structures(store.structures(user, view.name, chunk) if parses else {})
+        if parses:
+            infos, kept = store.infos_and_structures(user, view.name, chunk)
+        else:
+            infos, kept = store.message_infos(user, view.name, chunk), {}
+        structures = Structures(kept)
         readers = Readers(lambda: store.message_readers(user, view.name, chunk))
         lines = []
         for info in infos:

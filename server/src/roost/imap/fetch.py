@@ -129,6 +129,7 @@ class Structures:
         self._kept = kept
         self._loaded: dict[int, mime.Kept | None] = {}
         self._parsed: dict[int, mime.Structure] = {}
+        self._searched: dict[int, dict[str, tuple[str, ...]]] = {}
         self.new: dict[int, bytes] = {}
 
     def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
@@ -151,13 +152,18 @@ class Structures:
         return kept.header if kept is not None else self.get(uid, raw).header
 
     def searched(self, uid: int, raw: Callable[[], bytes], name: str) -> tuple[str, ...]:
-        """A `mime.SEARCHED` field's values as decoded when the message was first parsed."""
-        structure = self._parsed.get(uid)
-        if structure is None:
-            kept = self._load(uid)
-            searched = kept.searched if kept is not None else self.get(uid, raw).searched
-        else:
-            searched = structure.searched
+        """A `mime.SEARCHED` field's values as decoded when the message was first parsed:
+        only that part of a kept structure is decoded."""
+        searched = self._searched.get(uid)
+        if searched is None:
+            data = self._kept.get(uid)
+            try:
+                searched = mime.kept_searched(data) if data is not None else None
+            except ValueError:  # kept by another version of the parser: parse again
+                searched = None
+            if searched is None:
+                searched = self.get(uid, raw).searched
+            self._searched[uid] = searched
         return searched.get(name, ())
 
     def rendered(self, uid: int, raw: Callable[[], bytes], name: str) -> Encoded:

@@ -16,8 +16,8 @@ from roost.store.errors import NoSuchMessage
 from roost.store.interfaces import MailboxChanges, MailboxInfo, MessageInfo
 from roost.store.sqlite_base import SQLiteBase
 from roost.store.sqlite_mailboxes import INFO_QUERY
+from roost.store.sqlite_messages import INFO_AND_STRUCTURE_QUERY, json_ints, message_info
 from roost.store.sqlite_messages import INFO_QUERY as MESSAGE_QUERY
-from roost.store.sqlite_messages import json_ints, message_info
 
 
 class SQLiteSync(SQLiteBase):
@@ -80,17 +80,20 @@ class SQLiteSync(SQLiteBase):
                 uids,
             )
 
-    def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]:
-        """Parsed structures kept for these messages (see `save_structures`), by UID."""
+    def infos_and_structures(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> tuple[list[MessageInfo], dict[int, bytes]]:
+        """`message_infos` and the parsed structures kept for them (see `save_structures`,
+        by UID), in one read: what a FETCH or SEARCH that looks into messages needs."""
         with self._read() as conn:
             rows = _rows_for_uids(
                 conn,
-                "SELECT m.uid, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id "
-                "WHERE m.mailbox_id = ? AND b.structure IS NOT NULL AND ",
+                INFO_AND_STRUCTURE_QUERY + "WHERE m.mailbox_id = ? AND ",
                 self._mailbox_id(conn, user, mailbox),
                 uids,
             )
-        return {uid: data for uid, data in rows}
+        kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
+        return [message_info(row[:-1]) for row in rows], kept
 
     def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
         """Keep what a reader derived from message files (immutable, so it never goes stale);

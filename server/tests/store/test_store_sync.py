@@ -15,8 +15,7 @@ from roost.store.notify import LocalChanges
 def test_changes_since_a_modseq_are_new_changed_and_expunged(store: SQLiteStore) -> None:
     first = store.append(ALICE, INBOX, b"Subject: 1\r\n\r\none\r\n")
     second = store.append(ALICE, INBOX, b"Subject: 2\r\n\r\ntwo\r\n")
-    _, messages = store.snapshot(ALICE, INBOX)
-    seen = max(m.modseq for m in messages)
+    seen = store.selection(ALICE, INBOX).highestmodseq
     assert store.changes_since(ALICE, INBOX, seen).changed == []
     store.store_flags(ALICE, INBOX, [first], ["\\Deleted"], "add")
     third = store.append(ALICE, INBOX, b"Subject: 3\r\n\r\nthree\r\n")
@@ -96,3 +95,24 @@ def test_batch_reads_return_exactly_the_listed_messages_in_uid_order(
     assert list(store.infos_and_structures(ALICE, INBOX, asked)[1]) == present
     assert sorted(store.message_readers(ALICE, INBOX, asked)) == present
     assert store.flag_states(ALICE, INBOX, []) == []
+
+
+def test_selection_has_uids_keywords_first_unseen_and_what_changed(store: SQLiteStore) -> None:
+    empty = store.selection(ALICE, INBOX)
+    assert (empty.uids, empty.keywords, empty.first_unseen, empty.changed) == ([], set(), 0, [])
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(4)]
+    store.store_flags(ALICE, INBOX, uids[:2], ["\\Seen", "$Work"], "add")
+    store.store_flags(ALICE, INBOX, [uids[3]], ["\\Seen", "\\Flagged", "Later"], "add")
+    before = store.selection(ALICE, INBOX).highestmodseq
+    store.store_flags(ALICE, INBOX, [uids[1]], ["\\Answered"], "add")
+    selection = store.selection(ALICE, INBOX, changed_since=before)
+    assert selection.uids == uids
+    assert selection.keywords == {"$Work", "Later"}
+    assert selection.first_unseen == uids[2]
+    assert [(m.uid, m.flags) for m in selection.changed] == [
+        (uids[1], ("$Work", "\\Answered", "\\Seen"))
+    ]
+    assert selection.highestmodseq == selection.changed[0].modseq
+    assert store.selection(ALICE, INBOX).changed == []
+    store.store_flags(ALICE, INBOX, [uids[2]], ["\\Seen"], "add")
+    assert store.selection(ALICE, INBOX).first_unseen == 0

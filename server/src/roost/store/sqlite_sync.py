@@ -13,24 +13,56 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from roost.store.errors import NoSuchMessage
-from roost.store.interfaces import MailboxChanges, MailboxInfo, MessageInfo
+from roost.store.flags import decode_flags
+from roost.store.interfaces import MailboxChanges, MessageInfo, Selection
 from roost.store.sqlite_base import SQLiteBase
-from roost.store.sqlite_mailboxes import INFO_QUERY
 from roost.store.sqlite_messages import INFO_AND_STRUCTURE_QUERY, json_ints, message_info
 from roost.store.sqlite_messages import INFO_QUERY as MESSAGE_QUERY
 
 
 class SQLiteSync(SQLiteBase):
-    def snapshot(self, user: str, mailbox: str) -> tuple[MailboxInfo, list[MessageInfo]]:
-        """The mailbox and all its messages (UID order), read in one transaction."""
+    def selection(self, user: str, mailbox: str, changed_since: int | None = None) -> Selection:
+        """The mailbox as SELECT needs it, and the messages changed after `changed_since`
+        (QRESYNC), in one read transaction. Flags are read as the distinct stored strings
+        and the first unseen message found by the index, so a large mailbox costs little
+        more than its list of UIDs."""
         with self._read() as conn:
             mailbox_id = self._mailbox_id(conn, user, mailbox)
-            info = conn.execute(INFO_QUERY + "WHERE b.id = ? GROUP BY b.id", (mailbox_id,))
-            info_row = info.fetchone()
-            rows = conn.execute(
-                MESSAGE_QUERY + "WHERE m.mailbox_id = ? ORDER BY m.uid", (mailbox_id,)
+            row = conn.execute(
+                "SELECT name, special_use, uidvalidity, uidnext, highestmodseq FROM mailboxes "
+                "WHERE id = ?",
+                (mailbox_id,),
+            ).fetchone()
+            uids = [
+                uid
+                for (uid,) in conn.execute(
+                    "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,)
+                )
+            ]
+            stored = conn.execute(
+                "SELECT DISTINCT flags FROM messages WHERE mailbox_id = ?", (mailbox_id,)
             ).fetchall()
-        return MailboxInfo(*info_row), [message_info(row) for row in rows]
+            unseen = conn.execute(
+                "SELECT uid FROM messages WHERE mailbox_id = ? "
+                "AND instr(' ' || flags || ' ', ' \\Seen ') = 0 ORDER BY uid LIMIT 1",
+                (mailbox_id,),
+            ).fetchone()
+            changed = []
+            if changed_since is not None:
+                changed = conn.execute(
+                    MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND m.modseq > ? ORDER BY m.uid",
+                    (mailbox_id, changed_since),
+                ).fetchall()
+        keywords = frozenset(
+            flag for (flags,) in stored for flag in decode_flags(flags) if flag[:1] != "\\"
+        )
+        return Selection(
+            *row,
+            uids,
+            keywords,
+            unseen[0] if unseen else 0,
+            [message_info(r) for r in changed],
+        )
 
     def changes_since(self, user: str, mailbox: str, modseq: int) -> MailboxChanges:
         """Messages added or changed, and UIDs expunged, after `modseq`."""

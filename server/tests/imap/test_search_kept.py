@@ -12,7 +12,7 @@ import pytest
 
 from roost.imap import mimeheaders
 from roost.imap.fetch import Message, Structures
-from roost.imap.mime import SEARCHED, Kept
+from roost.imap.mime import SEARCHED, Kept, searched_filter
 from roost.imap.msgview import LoadedMessage
 from roost.imap.search import Bounds, parse_search
 from roost.imap.searchtext import folded_header
@@ -70,6 +70,9 @@ def test_kept_values_answer_as_decoding_the_header_does(path: Path) -> None:
             args = ("CHARSET", "UTF-8", name.upper(), needle.encode())
             assert matches(kept_message(raw, kept), *args) == matches(fresh, *args), (name, needle)
         assert matches(kept_message(raw, kept), name.upper(), middle.encode())
+        # The store's prefilter passes over kept structures without a needle's bytes.
+        prefix, (needle_bytes,) = searched_filter((middle,))
+        assert kept.startswith(prefix) and needle_bytes in kept
 
 
 @pytest.mark.parametrize(
@@ -131,3 +134,20 @@ def test_header_key_on_other_fields_still_reads_the_kept_header_section() -> Non
     assert matches(kept_message(EDGES, kept), "HEADER", b"Date", b"30 nov 2026")
     assert matches(kept_message(EDGES, kept), "SUBJECT", b"")  # "" matches a present field
     assert not matches(kept_message(EDGES, kept), "BCC", b"")
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["SUBJECT", b"Invoice"], ("invoice",)),
+        (["FROM", b"Ann", "UNSEEN", "TO", "B\u00d6B".encode()], ("ann", "böb")),
+        (["HEADER", b"Subject", b"X"], ("x",)),  # the same field as SUBJECT
+        (["HEADER", b"X-Mailer", b"x"], ()),  # not kept decoded: no prefilter
+        (["OR", "SUBJECT", b"a", "SUBJECT", b"b"], ()),  # either may match
+        (["NOT", "SUBJECT", b"a"], ()),
+        (["SUBJECT", b""], ()),  # "" matches any message with the field
+        (["BODY", b"a"], ()),
+    ],
+)
+def test_programs_name_the_texts_every_match_holds(args, needles) -> None:
+    assert parse_search(args).key.needles == needles

@@ -116,3 +116,22 @@ def test_selection_has_uids_keywords_first_unseen_and_what_changed(store: SQLite
     assert store.selection(ALICE, INBOX).changed == []
     store.store_flags(ALICE, INBOX, [uids[2]], ["\\Seen"], "add")
     assert store.selection(ALICE, INBOX).first_unseen == 0
+
+
+def test_prefilter_leaves_out_only_kept_structures_that_lack_a_needle(store: SQLiteStore) -> None:
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(5)]
+    store.save_structures(
+        ALICE,
+        INBOX,
+        {
+            uids[0]: b"layout-1 invoice r\xc3\xa9sum\xc3\xa9",
+            uids[1]: b"layout-1 invoice only",
+            uids[2]: b"layout-1 nothing",
+            uids[3]: b"layout-0 nothing, but another layout",
+        },
+    )  # uids[4] has none kept
+    prefilter = (b"layout-1", (b"invoice", "résumé".encode()))
+    infos, kept = store.infos_and_structures(ALICE, INBOX, uids, prefilter)
+    assert [info.uid for info in infos] == [uids[0], uids[3], uids[4]]
+    assert list(kept) == [uids[0], uids[3]]
+    assert len(store.infos_and_structures(ALICE, INBOX, uids)[0]) == 5

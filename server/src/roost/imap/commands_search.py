@@ -11,6 +11,7 @@ from __future__ import annotations
 from roost.imap.commands_message import selected_mailbox
 from roost.imap.connection import IMAPConnection
 from roost.imap.fetch import Message, Readers, Structures
+from roost.imap.mime import searched_filter
 from roost.imap.parser import Command
 from roost.imap.response import Atom, untagged
 from roost.imap.search import CHEAP, Bounds, esearch_data, parse_search
@@ -30,6 +31,8 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
     batch = conn.endpoint.limits.fetch_batch
     uids = list(view.uids)
     looks_inside = program.key.cost > CHEAP
+    needles = program.key.needles
+    prefilter = searched_filter(needles) if needles else None
 
     def run() -> tuple[list[int], int]:
         found: list[int] = []
@@ -37,7 +40,7 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
         for start in range(0, len(uids), batch):
             chunk = uids[start : start + batch]
             if looks_inside:
-                infos, kept = store.infos_and_structures(user, view.name, chunk)
+                infos, kept = store.infos_and_structures(user, view.name, chunk, prefilter)
             else:
                 infos, kept = store.message_infos(user, view.name, chunk), {}
             structures = Structures(kept)

@@ -162,6 +162,15 @@ class Kept:
         return Structure(Part.from_list(tree), self.size, self.header, self.rendered, self.searched)
 
 
+def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
+    """For the store's `infos_and_structures`: kept structures of this layout that lack
+    one of these texts (decoded, case-folded, as in `Structure.searched`) cannot match a
+    header SEARCH that requires them all. Marshal writes each string whole, ASCII as is
+    and the rest as UTF-8 (a repeated object refers back to its first, full copy), so a
+    value holding a needle holds its UTF-8 bytes."""
+    return _MAGIC, tuple(needle.encode("utf-8", "surrogatepass") for needle in needles)
+
+
 def kept_searched(data: bytes) -> dict[str, tuple[str, ...]]:
     """Only the searched values of a kept structure, for a header SEARCH (a third of the
     cost of `Kept.load`); raises ValueError as it does."""

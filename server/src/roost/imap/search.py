@@ -114,10 +114,13 @@ class Bounds:
 
 @dataclass(slots=True)
 class Key:
-    """A parsed search key: `compile` makes its test once the mailbox is known."""
+    """A parsed search key: `compile` makes its test once the mailbox is known. `needles`
+    are texts every matching message holds in one of its `mime.SEARCHED` fields (decoded,
+    case-folded): the store can pass over messages whose kept values lack one."""
 
     cost: int
     compile: Callable[[Bounds], Test]
+    needles: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -271,7 +274,8 @@ def _and(keys: list[Key]) -> Key:
         tests = [k.compile(bounds) for k in ordered]
         return lambda m: all(test(m) for test in tests)
 
-    return Key(max(k.cost for k in keys), compile_all)
+    needles = tuple(needle for key in keys for needle in key.needles)
+    return Key(max(k.cost for k in keys), compile_all, needles)
 
 
 def _or(left: Key, right: Key) -> Key:
@@ -347,7 +351,8 @@ def _header(name: str, text: str) -> Key:
     needle = text.casefold()
     if not needle:  # RFC 9051 §6.4.4: HEADER with "" matches any message with the field
         return Key(HEADERS, lambda _b: lambda m: any(f == name for f, _ in m.fields()))
-    return Key(HEADERS, lambda _b: lambda m: any(needle in v for v in m.header(name)))
+    needles = (needle,) if name in SEARCHED else ()
+    return Key(HEADERS, lambda _b: lambda m: any(needle in v for v in m.header(name)), needles)
 
 
 def _text(name: str, text: str) -> Key:

@@ -172,7 +172,11 @@ class MailStore(Protocol):
         self, user: str, mailbox: str, uids: Sequence[int]
     ) -> list[tuple[int, int, bytes]]: ...
     def infos_and_structures(
-        self, user: str, mailbox: str, uids: Sequence[int]
+        self,
+        user: str,
+        mailbox: str,
+        uids: Sequence[int],
+        prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
     ) -> tuple[list[MessageInfo], dict[int, bytes]]: ...
     def message_readers(
         self, user: str, mailbox: str, uids: Sequence[int]

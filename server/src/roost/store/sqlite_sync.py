@@ -113,16 +113,34 @@ class SQLiteSync(SQLiteBase):
             )
 
     def infos_and_structures(
-        self, user: str, mailbox: str, uids: Sequence[int]
+        self,
+        user: str,
+        mailbox: str,
+        uids: Sequence[int],
+        prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
     ) -> tuple[list[MessageInfo], dict[int, bytes]]:
         """`message_infos` and the parsed structures kept for them (see `save_structures`,
-        by UID), in one read: what a FETCH or SEARCH that looks into messages needs."""
+        by UID), in one read: what a FETCH or SEARCH that looks into messages needs.
+
+        `prefilter` (prefix, needles): messages whose kept structure starts with `prefix`
+        but lacks one of the `needles` are left out (the caller knows they cannot match:
+        a header SEARCH); those with no kept structure or another layout stay in."""
+        where = "WHERE "
+        head: tuple[object, ...] = ()
+        if prefilter is not None:
+            prefix, needles = prefilter
+            holds_all = " AND ".join(["instr(b.structure, ?) > 0"] * len(needles))
+            where += (
+                f"(b.structure IS NULL OR substr(b.structure, 1, ?) != ? OR ({holds_all})) AND "
+            )
+            head = (len(prefix), prefix, *needles)
         with self._read() as conn:
             rows = _rows_for_uids(
                 conn,
-                INFO_AND_STRUCTURE_QUERY + "WHERE m.mailbox_id = ? AND ",
+                INFO_AND_STRUCTURE_QUERY + where + "m.mailbox_id = ? AND ",
                 self._mailbox_id(conn, user, mailbox),
                 uids,
+                head,
             )
         kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
         return [message_info(row[:-1]) for row in rows], kept
@@ -167,22 +185,27 @@ class SQLiteSync(SQLiteBase):
 
 
 def _rows_for_uids(
-    conn: sqlite3.Connection, query: str, mailbox_id: int, uids: Sequence[int]
+    conn: sqlite3.Connection,
+    query: str,
+    mailbox_id: int,
+    uids: Sequence[int],
+    head: tuple[object, ...] = (),
 ) -> list[Any]:
-    """The rows of `query` (selecting `m.uid` first, ending in "WHERE m.mailbox_id = ? AND ")
-    for the listed UIDs, in UID order. A set that is most of a UID range (`1:*` and the
-    batches of a large FETCH or SEARCH) is read as that range and filtered here: a range
-    scan of the (mailbox_id, uid) key costs about half a lookup of each UID."""
+    """The rows of `query` (selecting `m.uid` first, ending in "m.mailbox_id = ? AND ")
+    for the listed UIDs, in UID order; `head` binds the query's parameters before those.
+    A set that is most of a UID range (`1:*` and the batches of a large FETCH or SEARCH)
+    is read as that range and filtered here: a range scan of the (mailbox_id, uid) key
+    costs about half a lookup of each UID."""
     if not uids:
         return []
     low, high = min(uids), max(uids)
     if high - low < 2 * len(uids):
         wanted = set(uids)
         rows = conn.execute(
-            query + "m.uid BETWEEN ? AND ? ORDER BY m.uid", (mailbox_id, low, high)
+            query + "m.uid BETWEEN ? AND ? ORDER BY m.uid", (*head, mailbox_id, low, high)
         ).fetchall()
         return [row for row in rows if row[0] in wanted]
     return conn.execute(
         query + "m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid",
-        (mailbox_id, json_ints(uids)),
+        (*head, mailbox_id, json_ints(uids)),
     ).fetchall()

@@ -317,7 +317,8 @@ def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool)
     if uid and not any(item.name == "UID" for item in items):
         out.append(b"UID %d" % message.uid)
     for item in items:
-        out.append(item.label + encode(_value(message, item)))
+        value = _value(message, item)
+        out.append(item.label + (value if type(value) is Encoded else encode(value)))
     if modseq and not any(item.name == "MODSEQ" for item in items):
         out.append(b"MODSEQ (%d)" % message.modseq)
     return b"* %d FETCH (%s)\r\n" % (message.seq, b" ".join(out))

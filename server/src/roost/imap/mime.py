@@ -138,13 +138,13 @@ searched values, another layout) is parsed again from the message."""
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """A kept structure decoded only as far as asked: the header section, searched and
-    rendered values at once (header FETCH and SEARCH, ENVELOPE, BODYSTRUCTURE), the tree of
-    parts on first need (body sections, SEARCH on body text)."""
+    """A kept structure decoded only as far as asked: the header section and rendered
+    values at once (header FETCH, ENVELOPE, BODYSTRUCTURE), the searched values and the tree
+    of parts on first need (header SEARCH; body sections, SEARCH on body text)."""
 
     size: int
     header: bytes
-    searched: dict[str, tuple[str, ...]]
+    searched_data: memoryview
     rendered: dict[str, bytes]
     tree: memoryview
 
@@ -153,9 +153,14 @@ class Kept:
         """Raises ValueError for data written by another version: parse the message again."""
         size, header_end, searched_end, tree = _layout(data)
         view = memoryview(data)
-        searched = _unmarshal(view[header_end:searched_end])
         rendered = _unmarshal(view[searched_end:tree])
-        return cls(size, data[_HEAD.size : header_end], searched, rendered, view[tree:])
+        header = data[_HEAD.size : header_end]
+        return cls(size, header, view[header_end:searched_end], rendered, view[tree:])
+
+    @property
+    def searched(self) -> dict[str, tuple[str, ...]]:
+        """Decoded when asked: a FETCH never needs them (SEARCH uses `kept_searched`)."""
+        return _unmarshal(self.searched_data)
 
     def structure(self) -> Structure:
         tree = _unmarshal(self.tree)

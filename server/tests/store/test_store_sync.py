@@ -119,19 +119,21 @@ def test_selection_has_uids_keywords_first_unseen_and_what_changed(store: SQLite
 
 
 def test_prefilter_leaves_out_only_kept_structures_that_lack_a_needle(store: SQLiteStore) -> None:
-    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(5)]
+    """Only the section after the prefix and its ten-digit length is searched."""
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(6)]
     store.save_structures(
         ALICE,
         INBOX,
         {
-            uids[0]: b"layout-1 invoice r\xc3\xa9sum\xc3\xa9",
-            uids[1]: b"layout-1 invoice only",
-            uids[2]: b"layout-1 nothing",
-            uids[3]: b"layout-0 nothing, but another layout",
+            uids[0]: b"layout-1:0000000017invoice r\xc3\xa9sum\xc3\xa9 outside",
+            uids[1]: b"layout-1:0000000007invoice r\xc3\xa9sum\xc3\xa9",  # not in the section
+            uids[2]: b"layout-1:0000000007nothing invoice r\xc3\xa9sum\xc3\xa9",
+            uids[3]: b"layout-0:0000000007nothing, but another layout",
+            uids[4]: b"layout-1:00000x0007damaged",
         },
-    )  # uids[4] has none kept
-    prefilter = (b"layout-1", (b"invoice", "résumé".encode()))
+    )  # uids[5] has none kept
+    prefilter = (b"layout-1:", (b"invoice", "résumé".encode()))
     infos, kept = store.infos_and_structures(ALICE, INBOX, uids, prefilter)
-    assert [info.uid for info in infos] == [uids[0], uids[3], uids[4]]
-    assert list(kept) == [uids[0], uids[3]]
-    assert len(store.infos_and_structures(ALICE, INBOX, uids)[0]) == 5
+    assert [info.uid for info in infos] == [uids[0], uids[3], uids[4], uids[5]]
+    assert list(kept) == [uids[0], uids[3], uids[4]]
+    assert len(store.infos_and_structures(ALICE, INBOX, uids)[0]) == 6

@@ -117,23 +117,27 @@ class Structure:
     searched: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """The kept form, read back by `Kept.load`: a fixed-size head, the header section,
-        then the searched values, the rendered values and the tree of parts each in marshal
-        (lists, tuples, strings and numbers only; decoded in C, tuples intact), so what
-        most FETCH and SEARCH commands need is sliced out without decoding the tree."""
+        """The kept form, read back by `Kept.load`: the version tag, the searched values
+        (after their length in ten decimal digits, so the store's SQL can search them:
+        `searched_filter`), a fixed-size head, the header section, then the rendered values
+        and the tree of parts. Each is in marshal (lists, tuples, strings and numbers only;
+        decoded in C, tuples intact), so what most FETCH and SEARCH commands need is sliced
+        out without decoding the tree."""
         searched = marshal.dumps(self.searched, 4)
         rendered = marshal.dumps(self.rendered, 4)
-        head = _HEAD.pack(_MAGIC, self.size, len(self.header), len(searched), len(rendered))
+        head = _HEAD.pack(self.size, len(self.header), len(rendered))
         tree = marshal.dumps(self.root.to_list(), 4)
-        return b"".join((head, self.header, searched, rendered, tree))
+        length = b"%010d" % len(searched)
+        return b"".join((_MAGIC, length, searched, head, self.header, rendered, tree))
 
 
 SEARCHED = ("bcc", "cc", "from", "subject", "to")
 """The fields of the SEARCH keys BCC, CC, FROM, SUBJECT and TO (RFC 9051 §6.4.4)."""
-_HEAD = struct.Struct("<18sQIII")
 _MAGIC = b"roost-structure-3\0"
 """Versions the kept form: data without it (JSON from version 1, version 2 without the
 searched values, another layout) is parsed again from the message."""
+_LENGTH = 10  # digits of the searched values' length
+_HEAD = struct.Struct("<QII")  # message size, header section and rendered values' lengths
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +155,11 @@ class Kept:
     @classmethod
     def load(cls, data: bytes) -> Kept:
         """Raises ValueError for data written by another version: parse the message again."""
-        size, header_end, searched_end, tree = _layout(data)
+        size, searched_end, header_start, header_end, tree = _layout(data)
         view = memoryview(data)
-        rendered = _unmarshal(view[searched_end:tree])
-        header = data[_HEAD.size : header_end]
-        return cls(size, header, view[header_end:searched_end], rendered, view[tree:])
+        rendered = _unmarshal(view[header_end:tree])
+        searched = view[_SEARCHED_START:searched_end]
+        return cls(size, data[header_start:header_end], searched, rendered, view[tree:])
 
     @property
     def searched(self) -> dict[str, tuple[str, ...]]:
@@ -168,33 +172,48 @@ class Kept:
 
 
 def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-    """For the store's `infos_and_structures`: kept structures of this layout that lack
-    one of these texts (decoded, case-folded, as in `Structure.searched`) cannot match a
+    """For the store's `infos_and_structures`: kept structures that start with this tag,
+    then the searched values' length in ten digits and the values, and whose values lack
+    one of these texts (decoded, case-folded, as in `Structure.searched`), cannot match a
     header SEARCH that requires them all. Marshal writes each string whole, ASCII as is
-    and the rest as UTF-8 (a repeated object refers back to its first, full copy), so a
-    value holding a needle holds its UTF-8 bytes."""
+    and the rest as UTF-8 (a repeated object refers back to its first, full copy), so
+    values holding a needle hold its UTF-8 bytes."""
     return _MAGIC, tuple(needle.encode("utf-8", "surrogatepass") for needle in needles)
 
 
 def kept_searched(data: bytes) -> dict[str, tuple[str, ...]]:
     """Only the searched values of a kept structure, for a header SEARCH (a third of the
     cost of `Kept.load`); raises ValueError as it does."""
-    _, header_end, searched_end, _ = _layout(data)
-    return _unmarshal(memoryview(data)[header_end:searched_end])
+    searched_end = _searched_end(data)
+    return _unmarshal(memoryview(data)[_SEARCHED_START:searched_end])
 
 
-def _layout(data: bytes) -> tuple[int, int, int, int]:
-    """(message size, end of the header section, of the searched values, of the rendered
-    values) in a kept structure; ValueError for another version's data or a short one."""
-    if not data.startswith(_MAGIC) or len(data) < _HEAD.size:
+_SEARCHED_START = len(_MAGIC) + _LENGTH
+
+
+def _searched_end(data: bytes) -> int:
+    if not data.startswith(_MAGIC):
         raise ValueError("structure kept by another version")
-    _, size, header_length, searched_length, rendered_length = _HEAD.unpack_from(data)
-    header_end = _HEAD.size + header_length
-    searched_end = header_end + searched_length
-    rendered_end = searched_end + rendered_length
+    length = data[len(_MAGIC) : _SEARCHED_START]
+    if len(length) != _LENGTH or not length.isdigit():
+        raise ValueError("damaged kept structure: no length of its searched values")
+    return _SEARCHED_START + int(length)
+
+
+def _layout(data: bytes) -> tuple[int, int, int, int, int]:
+    """(message size, end of the searched values, start and end of the header section,
+    end of the rendered values) in a kept structure; ValueError for another version's
+    data or a short one."""
+    searched_end = _searched_end(data)
+    header_start = searched_end + _HEAD.size
+    if header_start > len(data):
+        raise ValueError("damaged kept structure: shorter than its head says")
+    size, header_length, rendered_length = _HEAD.unpack_from(data, searched_end)
+    header_end = header_start + header_length
+    rendered_end = header_end + rendered_length
     if rendered_end > len(data):
         raise ValueError("damaged kept structure: shorter than its head says")
-    return size, header_end, searched_end, rendered_end
+    return size, searched_end, header_start, header_end, rendered_end
 
 
 def _unmarshal(data: memoryview) -> Any:

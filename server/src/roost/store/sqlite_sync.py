@@ -122,16 +122,22 @@ class SQLiteSync(SQLiteBase):
         """`message_infos` and the parsed structures kept for them (see `save_structures`,
         by UID), in one read: what a FETCH or SEARCH that looks into messages needs.
 
-        `prefilter` (prefix, needles): messages whose kept structure starts with `prefix`
-        but lacks one of the `needles` are left out (the caller knows they cannot match:
-        a header SEARCH); those with no kept structure or another layout stay in."""
+        `prefilter` (prefix, needles): messages whose kept structure starts with `prefix`,
+        then a section's length in ten decimal digits and the section, and whose section
+        lacks one of the `needles`, are left out (the caller knows they cannot match: a
+        header SEARCH); those with no kept structure, another layout or no such length
+        (damaged) stay in."""
         where = "WHERE "
         head: tuple[object, ...] = ()
         if prefilter is not None:
             prefix, needles = prefilter
-            holds_all = " AND ".join(["instr(b.structure, ?) > 0"] * len(needles))
+            start = len(prefix) + 1  # SQL counts from 1
+            length = f"substr(b.structure, {start}, 10)"
+            section = f"substr(b.structure, {start + 10}, CAST({length} AS INTEGER))"
+            holds_all = " AND ".join([f"instr({section}, ?) > 0"] * len(needles))
             where += (
-                f"(b.structure IS NULL OR substr(b.structure, 1, ?) != ? OR ({holds_all})) AND "
+                "(b.structure IS NULL OR substr(b.structure, 1, ?) != ? "
+                f"OR NOT CAST({length} AS TEXT) GLOB '{'[0-9]' * 10}' OR ({holds_all})) AND "
             )
             head = (len(prefix), prefix, *needles)
         with self._read() as conn:

@@ -43,28 +43,3 @@ def test_state_lines_are_what_render_makes(
 )
 def test_other_items_take_the_general_path(names: list[str]) -> None:
     assert not state_only(parse_items(names))
-
-
-@pytest.mark.parametrize(
-    ("name", "reads"),
-    [
-        ("FLAGS", False),
-        ("ENVELOPE", False),
-        ("BODYSTRUCTURE", False),
-        ("RFC822.SIZE", False),
-        ("BODY.PEEK[HEADER.FIELDS (FROM TO)]", False),  # kept with the structure
-        ("BODY[HEADER]", False),
-        ("RFC822.HEADER", False),
-        ("BODY.PEEK[HEADER.FIELDS.NOT (X)]", False),
-        ("BODY[]", True),
-        ("RFC822", True),
-        ("BODY[TEXT]", True),
-        ("BODY[1.HEADER]", True),  # an attached message's header is in the file only
-        ("BODY[1]", True),
-        ("BINARY.PEEK[1]", True),
-        ("BINARY.SIZE[1]", True),
-    ],
-)
-def test_items_say_whether_they_read_the_message_file(name: str, reads: bool) -> None:
-    (item,) = parse_items([name])
-    assert item.reads_content is reads

@@ -28,12 +28,6 @@ from roost.imap.seqset import SequenceSet, format_set, ranges_contain
 from roost.store.errors import InvalidFlag, NoSuchMailbox, NoSuchMessage
 from roost.store.interfaces import FlagMode
 
-CONTENT_FREE_BATCH_FACTOR = 4
-"""A FETCH that reads no message file (index data, kept structures and header sections:
-what a client's message list asks) takes this many batches' worth per trip to a worker
-thread; its lines are short, so a bigger batch costs little memory and saves the trips,
-whose wake-ups cost more than the work on a busy machine."""
-
 
 def selected_mailbox(conn: IMAPConnection) -> tuple[str, SelectedMailbox]:
     session = conn.session
@@ -155,8 +149,6 @@ async def _fetch_in_batches(
         # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
         state_lines = StateLines(items, uid=by_uid, modseq=changed_since is not None)
         run = functools.partial(_state_batch, conn, state_lines, changed_since)
-    elif not any(item.reads_content for item in items):
-        batch *= CONTENT_FREE_BATCH_FACTOR
     for start in range(0, len(uids), batch):
         if start:
             # Out with the previous batch while the next one is read; the last batch goes

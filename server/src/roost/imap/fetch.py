@@ -70,14 +70,6 @@ class FetchItem:
             return self.name in ("ENVELOPE", "BODY", "BODYSTRUCTURE")
         return self.section != Section() or self.binary
 
-    @property
-    def reads_content(self) -> bool:
-        """Whether the item needs the message file: a body section, not one of the
-        message's header (kept with its structure)."""
-        if self.section is None:
-            return False
-        return self.binary or bool(self.section.path) or not self.section.text.startswith("HEADER")
-
     @cached_property
     def label(self) -> bytes:
         """The item's name in the response (RFC 9051 §7.5.2: no PEEK, only the origin) and

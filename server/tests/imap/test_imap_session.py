@@ -392,12 +392,42 @@ def test_structure_is_parsed_once_and_kept_with_the_message(
     uids = client.uid("SEARCH", "ALL")[1][0].split()
     store = SQLiteStore(roost.directory / "state")
     try:
-        assert store.structures(ALICE, "Parsed", [int(u) for u in uids]) == {}
+        assert store.infos_and_structures(ALICE, "Parsed", [int(u) for u in uids])[1] == {}
         first = client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1]
-        kept = store.structures(ALICE, "Parsed", [int(u) for u in uids])
+        kept = store.infos_and_structures(ALICE, "Parsed", [int(u) for u in uids])[1]
         assert list(kept) == [int(uids[0])]  # only the message that was fetched
         assert client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1] == first
         assert b'"Parsed-0"' in first[0]
+    finally:
+        store.close()
+
+
+def test_header_search_over_structures_kept_by_an_older_version(
+    connect: Connect, roost: RoostProcess
+) -> None:
+    """A structure kept in an older layout is parsed again on first need, then kept anew
+    with the decoded values the header SEARCH keys use."""
+    from roost.imap.mime import Kept
+    from roost.store.sqlite import SQLiteStore
+
+    client = connect()
+    fresh_mailbox(client, "Older", 0)
+    subject = "=?utf-8?q?Rechnung_f=C3=BCr?= =?utf-8?q?_November?="
+    assert client.append("Older", None, None, message(subject))[0] == "OK"
+    assert client.append("Older", None, None, message("Other"))[0] == "OK"
+    client.select("Older")
+    uids = [int(u) for u in client.uid("SEARCH", "ALL")[1][0].split()]
+    store = SQLiteStore(roost.directory / "state")
+    try:
+        older = b"roost-structure-2\0" + bytes(20) + b"the old layout"
+        store.save_structures(ALICE, "Older", dict.fromkeys(uids, older))
+        client.literal = "RECHNUNG FÜR NOVEMBER".encode()
+        assert client.search("UTF-8", "SUBJECT")[1] == [b"1"]
+        assert client.search(None, "SUBJECT", "other")[1] == [b"2"]
+        kept = store.infos_and_structures(ALICE, "Older", uids)[1]
+        assert Kept.load(kept[uids[0]]).searched["subject"] == ("rechnung für november",)
+        client.literal = "für nov".encode()
+        assert client.search("UTF-8", "SUBJECT")[1] == [b"1"]
     finally:
         store.close()
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roost.imap import bodystructure
 from roost.imap.errors import BadCommandError, UnknownCTEError
@@ -15,6 +17,8 @@ from roost.imap.sections import (
     binary_section,
     body_section,
     decode_transfer,
+    header_lines,
+    header_section,
     parse_partial,
     partial,
 )
@@ -164,3 +168,38 @@ def test_message_global_holds_a_message_like_rfc822():
     assert bytes(body_section(raw, structure, Section((2, 1)))) == "Schöne Grüße".encode()
     header = bytes(body_section(raw, structure, Section((2,), "HEADER")))
     assert header.startswith(b"From: =?utf-8?q?J=C3=B6rg?=") and header.endswith(b"8bit\r\n\r\n")
+
+
+HEADER_PIECES = [
+    b"Subject: a\r\n",
+    b"subject:b\n",
+    b"From : c\r\n",
+    b"\x0bTo\x0c:d\r\n",
+    b" folded\r\n",
+    b"\tfolded\n",
+    b"Date: x",
+    b" tail",
+    b"X-Subject: e\r\n",
+    b"Subjectx: f\r\n",
+    b"no colon line\r\n",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b":\r\n",
+    b"SUBJECT:\r\n",
+    b"caf\xe9: g\r\n",
+]
+
+
+@settings(max_examples=1000)
+@given(
+    st.lists(st.sampled_from(HEADER_PIECES), max_size=12).map(b"".join),
+    st.sets(st.sampled_from(["subject", "from", "to", "date", "x-subject"]), min_size=1),
+)
+def test_header_fields_by_expression_agree_with_the_line_loop(header, names):
+    """HEADER.FIELDS takes a regular expression when no bare CR ends a line; it must pick
+    what the line-by-line reading picks, on folded, unterminated and odd lines alike."""
+    section = Section.parse(f"HEADER.FIELDS ({' '.join(sorted(names))})")
+    expected = header_lines(header, set(names), keep=True)
+    assert header_section(header, section) == expected
+    assert header_section(memoryview(header), section) == expected

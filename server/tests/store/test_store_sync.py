@@ -15,8 +15,7 @@ from roost.store.notify import LocalChanges
 def test_changes_since_a_modseq_are_new_changed_and_expunged(store: SQLiteStore) -> None:
     first = store.append(ALICE, INBOX, b"Subject: 1\r\n\r\none\r\n")
     second = store.append(ALICE, INBOX, b"Subject: 2\r\n\r\ntwo\r\n")
-    _, messages = store.snapshot(ALICE, INBOX)
-    seen = max(m.modseq for m in messages)
+    seen = store.selection(ALICE, INBOX).highestmodseq
     assert store.changes_since(ALICE, INBOX, seen).changed == []
     store.store_flags(ALICE, INBOX, [first], ["\\Deleted"], "add")
     third = store.append(ALICE, INBOX, b"Subject: 3\r\n\r\nthree\r\n")
@@ -33,12 +32,12 @@ def test_changes_since_a_modseq_are_new_changed_and_expunged(store: SQLiteStore)
 
 def test_structures_are_kept_per_message_and_go_with_it(store: SQLiteStore) -> None:
     uid = store.append(ALICE, INBOX, b"Subject: s\r\n\r\nbody\r\n")
-    assert store.structures(ALICE, INBOX, [uid]) == {}
+    assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
     store.save_structures(ALICE, INBOX, {uid: b"[1]"})
-    assert store.structures(ALICE, INBOX, [uid]) == {uid: b"[1]"}
+    assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {uid: b"[1]"}
     store.store_flags(ALICE, INBOX, [uid], ["\\Deleted"])
     store.expunge(ALICE, INBOX)
-    assert store.structures(ALICE, INBOX, [uid]) == {}
+    assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
 
 
 def test_readers_read_when_called_and_say_when_a_message_is_gone(store: SQLiteStore) -> None:
@@ -66,3 +65,75 @@ def test_the_feed_wakes_only_the_changed_users_sessions(store: SQLiteStore) -> N
 
     assert isinstance(store.changes, LocalChanges)
     assert asyncio.run(scenario()) == ["alice"]
+
+
+@pytest.mark.parametrize("spread", [1, 5], ids=["dense set: range scan", "sparse set: by UID"])
+def test_batch_reads_return_exactly_the_listed_messages_in_uid_order(
+    store: SQLiteStore, spread: int
+) -> None:
+    """Dense sets are read as a UID range and filtered, sparse ones UID by UID: either way
+    only the listed messages that still exist come back, whatever lies between them."""
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(30)]
+    store.store_flags(ALICE, INBOX, uids[3:8], ["\\Seen", "$Label"], "add")
+    store.store_flags(ALICE, INBOX, [uids[4]], ["\\Deleted"], "add")
+    store.expunge(ALICE, INBOX)
+    chosen = [uid for n, uid in enumerate(uids) if n % 7 != 3][::spread]  # skips some between
+    asked = [*reversed(chosen), uids[-1] + 1]  # unsorted, one never existed
+    present = [u for u in chosen if u != uids[4]]
+    states = store.flag_states(ALICE, INBOX, asked)
+    assert [uid for uid, _, _ in states] == present
+    assert all(isinstance(flags, bytes) for _, _, flags in states)
+    infos = {info.uid: info for info in store.message_infos(ALICE, INBOX, asked)}
+    assert list(infos) == present
+    for uid, modseq, flags in states:
+        assert (modseq, flags.split()) == (
+            infos[uid].modseq,
+            [f.encode() for f in infos[uid].flags],
+        )
+    assert b"$Label \\Seen" in {flags for _, _, flags in states}
+    store.save_structures(ALICE, INBOX, dict.fromkeys(uids, b"kept"))
+    assert list(store.infos_and_structures(ALICE, INBOX, asked)[1]) == present
+    assert sorted(store.message_readers(ALICE, INBOX, asked)) == present
+    assert store.flag_states(ALICE, INBOX, []) == []
+
+
+def test_selection_has_uids_keywords_first_unseen_and_what_changed(store: SQLiteStore) -> None:
+    empty = store.selection(ALICE, INBOX)
+    assert (empty.uids, empty.keywords, empty.first_unseen, empty.changed) == ([], set(), 0, [])
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(4)]
+    store.store_flags(ALICE, INBOX, uids[:2], ["\\Seen", "$Work"], "add")
+    store.store_flags(ALICE, INBOX, [uids[3]], ["\\Seen", "\\Flagged", "Later"], "add")
+    before = store.selection(ALICE, INBOX).highestmodseq
+    store.store_flags(ALICE, INBOX, [uids[1]], ["\\Answered"], "add")
+    selection = store.selection(ALICE, INBOX, changed_since=before)
+    assert selection.uids == uids
+    assert selection.keywords == {"$Work", "Later"}
+    assert selection.first_unseen == uids[2]
+    assert [(m.uid, m.flags) for m in selection.changed] == [
+        (uids[1], ("$Work", "\\Answered", "\\Seen"))
+    ]
+    assert selection.highestmodseq == selection.changed[0].modseq
+    assert store.selection(ALICE, INBOX).changed == []
+    store.store_flags(ALICE, INBOX, [uids[2]], ["\\Seen"], "add")
+    assert store.selection(ALICE, INBOX).first_unseen == 0
+
+
+def test_prefilter_leaves_out_only_kept_structures_that_lack_a_needle(store: SQLiteStore) -> None:
+    """Only the section after the prefix and its ten-digit length is searched."""
+    uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(6)]
+    store.save_structures(
+        ALICE,
+        INBOX,
+        {
+            uids[0]: b"layout-1:0000000017invoice r\xc3\xa9sum\xc3\xa9 outside",
+            uids[1]: b"layout-1:0000000007invoice r\xc3\xa9sum\xc3\xa9",  # not in the section
+            uids[2]: b"layout-1:0000000007nothing invoice r\xc3\xa9sum\xc3\xa9",
+            uids[3]: b"layout-0:0000000007nothing, but another layout",
+            uids[4]: b"layout-1:00000x0007damaged",
+        },
+    )  # uids[5] has none kept
+    prefilter = (b"layout-1:", (b"invoice", "résumé".encode()))
+    infos, kept = store.infos_and_structures(ALICE, INBOX, uids, prefilter)
+    assert [info.uid for info in infos] == [uids[0], uids[3], uids[4], uids[5]]
+    assert list(kept) == [uids[0], uids[3], uids[4]]
+    assert len(store.infos_and_structures(ALICE, INBOX, uids)[0]) == 6

@@ -17,7 +17,7 @@ from roost.imap.selected import SelectedMailbox
 from roost.imap.seqset import SequenceSet, format_set
 from roost.imap.session import State
 from roost.store.errors import AlreadyExists, InvalidFlag, NoSuchMailbox
-from roost.store.interfaces import SPECIAL_USES, MailboxInfo
+from roost.store.interfaces import SPECIAL_USES, MailboxInfo, MessageInfo
 
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 STATUS_ITEMS = ("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT")
@@ -41,9 +41,10 @@ async def select(conn: IMAPConnection, command: Command) -> str:
     session.selected = None
     session.state = State.AUTHENTICATED
     assert session.user is not None
-    info, messages = await conn.store_call(conn.endpoint.store.snapshot, session.user, name)
+    changed_since = _qresync_modseq(qresync)
+    info = await conn.store_call(conn.endpoint.store.selection, session.user, name, changed_since)
     view = SelectedMailbox.open(
-        info, messages, readonly=readonly, condstore=session.condstore, qresync=session.qresync
+        info, readonly=readonly, condstore=session.condstore, qresync=session.qresync
     )
     flags = [*SYSTEM_FLAGS, *sorted(view.keywords)]
     conn.send_raw(untagged(Atom("FLAGS"), flag_list(flags)))
@@ -52,9 +53,8 @@ async def select(conn: IMAPConnection, command: Command) -> str:
     conn.send(f"* {view.exists} EXISTS")
     if not session.rev2:
         conn.send("* 0 RECENT")
-        first_unseen = next((n for n, m in enumerate(messages, 1) if "\\Seen" not in m.flags), 0)
-        if first_unseen:
-            conn.send(f"* OK [UNSEEN {first_unseen}] First unseen")
+        if info.first_unseen:
+            conn.send(f"* OK [UNSEEN {view.seq_of(info.first_unseen)}] First unseen")
     conn.send(f"* OK [UIDVALIDITY {info.uidvalidity}] UIDs valid")
     conn.send(f"* OK [UIDNEXT {info.uidnext}] Predicted next UID")
     conn.send(f"* OK [HIGHESTMODSEQ {info.highestmodseq}] Highest")
@@ -63,21 +63,30 @@ async def select(conn: IMAPConnection, command: Command) -> str:
         name_out = args.mailbox_out(session, info.name)
         conn.send_raw(untagged(Atom("LIST"), flag_list(attributes), DELIMITER, name_out))
     if qresync is not None:
-        await _qresync(conn, view, qresync, messages)
+        await _qresync(conn, view, qresync, info.changed)
     session.selected = view
     session.state = State.SELECTED
     mode = "READ-ONLY" if readonly else "READ-WRITE"
     return f"[{mode}] {command.name} completed"
 
 
-async def _qresync(
-    conn: IMAPConnection, view: SelectedMailbox, params: list[Arg], messages: list
-) -> None:
-    """RFC 7162 §3.2.5: what changed since the client's MODSEQ, if its UIDVALIDITY holds."""
+def _qresync_modseq(params: list[Arg] | None) -> int | None:
+    """The client's MODSEQ in QRESYNC's (uidvalidity modseq [known-uids])."""
+    if params is None:
+        return None
     if len(params) < 2:
         raise BadCommandError("QRESYNC needs (uidvalidity modseq [known-uids])")
+    return args.number(params[1], "the MODSEQ")
+
+
+async def _qresync(
+    conn: IMAPConnection, view: SelectedMailbox, params: list[Arg], changed: list[MessageInfo]
+) -> None:
+    """RFC 7162 §3.2.5: what changed since the client's MODSEQ, if its UIDVALIDITY holds;
+    `changed` are the messages with a MODSEQ above it, read with the selection."""
     uidvalidity = args.number(params[0], "the UIDVALIDITY")
-    modseq = args.number(params[1], "the MODSEQ")
+    modseq = _qresync_modseq(params)
+    assert modseq is not None
     known = SequenceSet.parse(args.atom(params[2], "the known UIDs")) if len(params) > 2 else None
     if uidvalidity != view.uidvalidity:
         return
@@ -90,11 +99,10 @@ async def _qresync(
         vanished = [u for u in vanished if any(lo <= u <= hi for lo, hi in wanted)]
     if vanished:
         conn.send_raw(untagged(Atom("VANISHED"), Atom("(EARLIER)"), Atom(format_set(vanished))))
-    for info in messages:
-        if info.modseq > modseq:
-            line = view.fetch_flags_line(info, with_uid=True)
-            if line is not None:
-                conn.send_raw(line)
+    for info in changed:
+        line = view.fetch_flags_line(info, with_uid=True)
+        if line is not None:
+            conn.send_raw(line)
 
 
 def _pairs(params: list[Arg]) -> list[tuple[str, Arg]]:

@@ -4,10 +4,23 @@ QRESYNC modifiers (RFC 7162: CHANGEDSINCE, UNCHANGEDSINCE, VANISHED)."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+
 from roost.imap import args
 from roost.imap.connection import IMAPConnection
 from roost.imap.errors import BadCommandError, RefusedError
-from roost.imap.fetch import FetchItem, Message, Readers, Structures, parse_items, render
+from roost.imap.fetch import (
+    FetchItem,
+    Message,
+    Readers,
+    StateLines,
+    Structures,
+    parse_items,
+    render,
+    state_only,
+)
 from roost.imap.parser import Arg, Command
 from roost.imap.response import Atom, untagged
 from roost.imap.selected import SelectedMailbox
@@ -96,8 +109,11 @@ async def _fetch_in_batches(
             changed = store.store_flags(user, view.name, chunk, ["\\Seen"], "add")
             view.own_modseqs.update(info.modseq for info in changed)
             seen_now = {info.uid for info in changed}
-        infos = store.message_infos(user, view.name, chunk)
-        structures = Structures(store.structures(user, view.name, chunk) if parses else {})
+        if parses:
+            infos, kept = store.infos_and_structures(user, view.name, chunk)
+        else:
+            infos, kept = store.message_infos(user, view.name, chunk), {}
+        structures = Structures(kept)
         readers = Readers(lambda: store.message_readers(user, view.name, chunk))
         lines = []
         for info in infos:
@@ -125,14 +141,41 @@ async def _fetch_in_batches(
         store.save_structures(user, view.name, structures.new)
         return lines
 
+    async def in_thread(chunk: list[int]) -> list[bytes]:
+        return await conn.store_call(work, chunk)
+
+    run: Callable[[list[int]], Awaitable[list[bytes]]] = in_thread
+    if state_only(items):
+        # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
+        state_lines = StateLines(items, uid=by_uid, modseq=changed_since is not None)
+        run = functools.partial(_state_batch, conn, state_lines, changed_since)
     for start in range(0, len(uids), batch):
         if start:
             # Out with the previous batch while the next one is read; the last batch goes
             # with the tagged OK, in one write (a separate small write would wait for the
             # client's delayed ACK).
             await conn.flush()
-        for line in await conn.store_call(work, uids[start : start + batch]):
+        for line in await run(uids[start : start + batch]):
             conn.send_raw(line)
+
+
+async def _state_batch(
+    conn: IMAPConnection, state_lines: StateLines, changed_since: int | None, chunk: list[int]
+) -> list[bytes]:
+    """A batch of a FETCH of only UID, FLAGS and MODSEQ: lines straight from index rows,
+    on the event loop. It is cheap enough there (a batch of 500 costs about 1 ms: one
+    index range scan and a template per row), and a worker thread's two wake-ups per batch
+    cost more than that on a busy machine; the loop serves other sessions between batches."""
+    await asyncio.sleep(0)
+    user, view = selected_mailbox(conn)
+    lines = []
+    for uid, modseq, flags in conn.endpoint.store.flag_states(user, view.name, chunk):
+        if changed_since is not None and modseq <= changed_since:
+            continue
+        seq = view.seq_of(uid)
+        if seq is not None:
+            lines.append(state_lines.line(seq, uid, modseq, flags))
+    return lines
 
 
 async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from roost.imap.commands_message import selected_mailbox
 from roost.imap.connection import IMAPConnection
 from roost.imap.fetch import Message, Readers, Structures
+from roost.imap.mime import searched_filter
 from roost.imap.parser import Command
 from roost.imap.response import Atom, untagged
-from roost.imap.search import Bounds, esearch_data, parse_search
+from roost.imap.search import CHEAP, Bounds, esearch_data, parse_search
 from roost.store.errors import NoSuchMessage
 
 
@@ -29,15 +30,22 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
     store = conn.endpoint.store
     batch = conn.endpoint.limits.fetch_batch
     uids = list(view.uids)
+    looks_inside = program.key.cost > CHEAP
+    needles = program.key.needles
+    prefilter = searched_filter(needles) if needles else None
 
     def run() -> tuple[list[int], int]:
         found: list[int] = []
         highest = 0
         for start in range(0, len(uids), batch):
             chunk = uids[start : start + batch]
-            structures = Structures(store.structures(user, view.name, chunk))
+            if looks_inside:
+                infos, kept = store.infos_and_structures(user, view.name, chunk, prefilter)
+            else:
+                infos, kept = store.message_infos(user, view.name, chunk), {}
+            structures = Structures(kept)
             readers = Readers(lambda chunk=chunk: store.message_readers(user, view.name, chunk))
-            for info in store.message_infos(user, view.name, chunk):
+            for info in infos:
                 seq = view.seq_of(info.uid)
                 if seq is None:
                     continue

@@ -19,6 +19,7 @@ from roost.imap import bodystructure, mime
 from roost.imap.errors import BadCommandError
 from roost.imap.parser import Arg
 from roost.imap.response import Encoded, Literal8, encode
+from roost.imap.searchtext import searched_values
 from roost.imap.sections import (
     Section,
     binary_section,
@@ -128,6 +129,7 @@ class Structures:
         self._kept = kept
         self._loaded: dict[int, mime.Kept | None] = {}
         self._parsed: dict[int, mime.Structure] = {}
+        self._searched: dict[int, dict[str, tuple[str, ...]]] = {}
         self.new: dict[int, bytes] = {}
 
     def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
@@ -148,6 +150,21 @@ class Structures:
             return structure.header
         kept = self._load(uid)
         return kept.header if kept is not None else self.get(uid, raw).header
+
+    def searched(self, uid: int, raw: Callable[[], bytes], name: str) -> tuple[str, ...]:
+        """A `mime.SEARCHED` field's values as decoded when the message was first parsed:
+        only that part of a kept structure is decoded."""
+        searched = self._searched.get(uid)
+        if searched is None:
+            data = self._kept.get(uid)
+            try:
+                searched = mime.kept_searched(data) if data is not None else None
+            except ValueError:  # kept by another version of the parser: parse again
+                searched = None
+            if searched is None:
+                searched = self.get(uid, raw).searched
+            self._searched[uid] = searched
+        return searched.get(name, ())
 
     def rendered(self, uid: int, raw: Callable[[], bytes], name: str) -> Encoded:
         """ENVELOPE, BODY or BODYSTRUCTURE as encoded when the message was first parsed."""
@@ -175,6 +192,7 @@ class Structures:
     def _parse(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = mime.parse(raw())
         structure.rendered.update(_renderings(structure))
+        structure.searched.update(searched_values(structure.header))
         self.new[uid] = structure.to_bytes()
         return structure
 
@@ -256,8 +274,41 @@ class Message:
     def header(self) -> bytes:
         return self._structures.header(self.info.uid, self.raw)
 
+    def searched(self, name: str) -> tuple[str, ...]:
+        return self._structures.searched(self.info.uid, self.raw, name)
+
     def rendered(self, name: str) -> Encoded:
         return self._structures.rendered(self.info.uid, self.raw, name)
+
+
+_STATE_ITEMS = {"UID": (b"UID %d", 1), "MODSEQ": (b"MODSEQ (%d)", 2), "FLAGS": (b"FLAGS (%s)", 3)}
+"""The items a FETCH can answer from (UID, MODSEQ, flags) alone: their form in the response
+and where `StateLines.line` finds their value."""
+
+
+def state_only(items: list[FetchItem]) -> bool:
+    return all(item.name in _STATE_ITEMS for item in items)
+
+
+class StateLines:
+    """FETCH lines for commands asking only UID, FLAGS and MODSEQ (what sync clients send
+    most, e.g. `UID FETCH 1:* (FLAGS)`), formatted straight from the store's rows with one
+    template per command: the same bytes as `render`, without a `Message` per row."""
+
+    def __init__(self, items: list[FetchItem], *, uid: bool, modseq: bool) -> None:
+        names = [item.name for item in items]
+        if uid and "UID" not in names:
+            names.insert(0, "UID")
+        if modseq and "MODSEQ" not in names:
+            names.append("MODSEQ")
+        shown = b" ".join(_STATE_ITEMS[name][0] for name in names)
+        self._template = b"* %%d FETCH (%s)\r\n" % shown
+        self._picks = [_STATE_ITEMS[name][1] for name in names]
+
+    def line(self, seq: int, uid: int, modseq: int, flags: bytes) -> bytes:
+        """Flags as stored: space-separated atoms, checked when stored (roost.store.flags)."""
+        row = (seq, uid, modseq, flags)
+        return self._template % (seq, *[row[pick] for pick in self._picks])
 
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:
@@ -266,7 +317,8 @@ def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool)
     if uid and not any(item.name == "UID" for item in items):
         out.append(b"UID %d" % message.uid)
     for item in items:
-        out.append(item.label + encode(_value(message, item)))
+        value = _value(message, item)
+        out.append(item.label + (value if type(value) is Encoded else encode(value)))
     if modseq and not any(item.name == "MODSEQ" for item in items):
         out.append(b"MODSEQ (%d)" % message.modseq)
     return b"* %d FETCH (%s)\r\n" % (message.seq, b" ".join(out))

@@ -4,7 +4,8 @@
 header and body lie and what FETCH needs from its MIME fields, plus the message's header
 section itself; `Structure.to_bytes` / `Kept.load` let the caller keep it beside the message
 so ENVELOPE, BODYSTRUCTURE, BODY[section], header FETCH and header SEARCH never re-parse, and
-header FETCH and SEARCH never read the message file. Bodies are never copied: sections are
+header FETCH and SEARCH never read the message file (the header SEARCH keys find their fields
+already decoded: `Structure.searched`). Bodies are never copied: sections are
 offsets into the raw message. Broken MIME is parsed the way Dovecot does rather than refused:
 a missing closing boundary ends the part at its parent's end, a multipart without a boundary
 parameter is a single text part, bare LF counts as a line end, and nesting and part counts
@@ -103,58 +104,116 @@ class Part:
 @dataclass(slots=True)
 class Structure:
     """The parsed message: `root` is the whole message as a part (its envelope set),
-    `header` its header section as written (`root.start` to `root.body`), and `rendered`
+    `header` its header section as written (`root.start` to `root.body`), `rendered`
     FETCH values derived from the rest, already encoded (filled and read by the FETCH code:
-    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts)."""
+    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts), and `searched` the
+    values of the SEARCHED fields as the header SEARCH keys compare them, decoded and
+    case-folded (filled by the FETCH code with `searchtext.searched_values`)."""
 
     root: Part
     size: int
     header: bytes
     rendered: dict[str, bytes] = field(default_factory=dict)
+    searched: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """The kept form, read back by `Kept.load`: a fixed-size head, the header section,
-        then the rendered values and the tree of parts each in marshal (lists, tuples,
-        strings and numbers only; decoded in C, tuples intact), so what most FETCH and
-        SEARCH commands need is sliced out without decoding the tree."""
+        """The kept form, read back by `Kept.load`: the version tag, the searched values
+        (after their length in ten decimal digits, so the store's SQL can search them:
+        `searched_filter`), a fixed-size head, the header section, then the rendered values
+        and the tree of parts. Each is in marshal (lists, tuples, strings and numbers only;
+        decoded in C, tuples intact), so what most FETCH and SEARCH commands need is sliced
+        out without decoding the tree."""
+        searched = marshal.dumps(self.searched, 4)
         rendered = marshal.dumps(self.rendered, 4)
-        head = _HEAD.pack(_MAGIC, self.size, len(self.header), len(rendered))
-        return b"".join((head, self.header, rendered, marshal.dumps(self.root.to_list(), 4)))
+        head = _HEAD.pack(self.size, len(self.header), len(rendered))
+        tree = marshal.dumps(self.root.to_list(), 4)
+        length = b"%010d" % len(searched)
+        return b"".join((_MAGIC, length, searched, head, self.header, rendered, tree))
 
 
-_HEAD = struct.Struct("<18sQII")
-_MAGIC = b"roost-structure-2\0"
-"""Versions the kept form: data without it (JSON from version 1, another layout) is parsed
-again from the message."""
+SEARCHED = ("bcc", "cc", "from", "subject", "to")
+"""The fields of the SEARCH keys BCC, CC, FROM, SUBJECT and TO (RFC 9051 §6.4.4)."""
+_MAGIC = b"roost-structure-3\0"
+"""Versions the kept form: data without it (JSON from version 1, version 2 without the
+searched values, another layout) is parsed again from the message."""
+_LENGTH = 10  # digits of the searched values' length
+_HEAD = struct.Struct("<QII")  # message size, header section and rendered values' lengths
 
 
 @dataclass(frozen=True, slots=True)
 class Kept:
     """A kept structure decoded only as far as asked: the header section and rendered
-    values at once (header FETCH and SEARCH, ENVELOPE, BODYSTRUCTURE), the tree of parts on
-    first need (body sections, SEARCH on body text)."""
+    values at once (header FETCH, ENVELOPE, BODYSTRUCTURE), the searched values and the tree
+    of parts on first need (header SEARCH; body sections, SEARCH on body text)."""
 
     size: int
     header: bytes
+    searched_data: memoryview
     rendered: dict[str, bytes]
     tree: memoryview
 
     @classmethod
     def load(cls, data: bytes) -> Kept:
         """Raises ValueError for data written by another version: parse the message again."""
-        if not data.startswith(_MAGIC) or len(data) < _HEAD.size:
-            raise ValueError("structure kept by another version")
-        _, size, header_length, rendered_length = _HEAD.unpack_from(data)
-        header_end = _HEAD.size + header_length
-        tree = header_end + rendered_length
-        if tree > len(data):
-            raise ValueError("damaged kept structure: shorter than its head says")
-        rendered = _unmarshal(memoryview(data)[header_end:tree])
-        return cls(size, data[_HEAD.size : header_end], rendered, memoryview(data)[tree:])
+        size, searched_end, header_start, header_end, tree = _layout(data)
+        view = memoryview(data)
+        rendered = _unmarshal(view[header_end:tree])
+        searched = view[_SEARCHED_START:searched_end]
+        return cls(size, data[header_start:header_end], searched, rendered, view[tree:])
+
+    @property
+    def searched(self) -> dict[str, tuple[str, ...]]:
+        """Decoded when asked: a FETCH never needs them (SEARCH uses `kept_searched`)."""
+        return _unmarshal(self.searched_data)
 
     def structure(self) -> Structure:
         tree = _unmarshal(self.tree)
-        return Structure(Part.from_list(tree), self.size, self.header, self.rendered)
+        return Structure(Part.from_list(tree), self.size, self.header, self.rendered, self.searched)
+
+
+def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
+    """For the store's `infos_and_structures`: kept structures that start with this tag,
+    then the searched values' length in ten digits and the values, and whose values lack
+    one of these texts (decoded, case-folded, as in `Structure.searched`), cannot match a
+    header SEARCH that requires them all. Marshal writes each string whole, ASCII as is
+    and the rest as UTF-8 (a repeated object refers back to its first, full copy), so
+    values holding a needle hold its UTF-8 bytes."""
+    return _MAGIC, tuple(needle.encode("utf-8", "surrogatepass") for needle in needles)
+
+
+def kept_searched(data: bytes) -> dict[str, tuple[str, ...]]:
+    """Only the searched values of a kept structure, for a header SEARCH (a third of the
+    cost of `Kept.load`); raises ValueError as it does."""
+    searched_end = _searched_end(data)
+    return _unmarshal(memoryview(data)[_SEARCHED_START:searched_end])
+
+
+_SEARCHED_START = len(_MAGIC) + _LENGTH
+
+
+def _searched_end(data: bytes) -> int:
+    if not data.startswith(_MAGIC):
+        raise ValueError("structure kept by another version")
+    length = data[len(_MAGIC) : _SEARCHED_START]
+    if len(length) != _LENGTH or not length.isdigit():
+        raise ValueError("damaged kept structure: no length of its searched values")
+    return _SEARCHED_START + int(length)
+
+
+def _layout(data: bytes) -> tuple[int, int, int, int, int]:
+    """(message size, end of the searched values, start and end of the header section,
+    end of the rendered values) in a kept structure; ValueError for another version's
+    data or a short one."""
+    searched_end = _searched_end(data)
+    header_start = searched_end + _HEAD.size
+    if header_start > len(data):
+        raise ValueError("damaged kept structure: shorter than its head says")
+    size, header_length, rendered_length = _HEAD.unpack_from(data, searched_end)
+    header_end = header_start + header_length
+    rendered_end = header_end + rendered_length
+    if rendered_end > len(data):
+        raise ValueError("damaged kept structure: shorter than its head says")
+    return size, searched_end, header_start, header_end, rendered_end
 
 
 def _unmarshal(data: memoryview) -> Any:

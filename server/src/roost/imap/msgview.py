@@ -49,6 +49,11 @@ class MessageView(Protocol):
         """The header section (`structure().header`), without building the parts if kept."""
         ...
 
+    def searched(self, name: str) -> Sequence[str] | None:
+        """The decoded, case-folded values of a `mime.SEARCHED` field as kept with the
+        structure (`Structure.searched`); None when none are kept (SEARCH decodes them)."""
+        ...
+
 
 @dataclass
 class LoadedMessage:
@@ -76,3 +81,6 @@ class LoadedMessage:
 
     def header(self) -> bytes:
         return self.structure().header
+
+    def searched(self, name: str) -> Sequence[str] | None:
+        return None  # parsed here, not kept: nothing decoded ahead

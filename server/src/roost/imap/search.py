@@ -17,9 +17,9 @@ from datetime import date
 
 from roost.imap import mimeheaders
 from roost.imap.errors import BadCharsetError, BadCommandError
-from roost.imap.mime import Structure
+from roost.imap.mime import SEARCHED, Structure
 from roost.imap.msgview import MessageView, Value
-from roost.imap.searchtext import body_text, decode_header
+from roost.imap.searchtext import body_text, decode_header, folded_header
 from roost.imap.seqset import SequenceSet, format_set, ranges_contain
 
 MAX_DEPTH = 50
@@ -56,7 +56,7 @@ class _Message:
         self._raw: bytes | None = None
         self._structure: Structure | None = None
         self._fields: list[tuple[str, str]] | None = None
-        self._headers: dict[str, list[str]] = {}
+        self._headers: dict[str, Sequence[str]] = {}
         self._body: str | None = None
         self._all: str | None = None
 
@@ -76,13 +76,16 @@ class _Message:
             self._fields = mimeheaders.fields(header, 0, len(header))
         return self._fields
 
-    def header(self, name: str) -> list[str]:
-        """Decoded, case-folded values of every field of this name."""
-        if name not in self._headers:
-            self._headers[name] = [
-                decode_header(value).casefold() for field, value in self.fields() if field == name
-            ]
-        return self._headers[name]
+    def header(self, name: str) -> Sequence[str]:
+        """Decoded, case-folded values of every field of this name: kept with the structure
+        for the SEARCHED fields, else decoded from the header section now."""
+        values = self._headers.get(name)
+        if values is None:
+            values = self.view.searched(name) if name in SEARCHED else None
+            if values is None:
+                values = [folded_header(value) for field, value in self.fields() if field == name]
+            self._headers[name] = values
+        return values
 
     def all_headers(self) -> str:
         if self._all is None:
@@ -111,10 +114,13 @@ class Bounds:
 
 @dataclass(slots=True)
 class Key:
-    """A parsed search key: `compile` makes its test once the mailbox is known."""
+    """A parsed search key: `compile` makes its test once the mailbox is known. `needles`
+    are texts every matching message holds in one of its `mime.SEARCHED` fields (decoded,
+    case-folded): the store can pass over messages whose kept values lack one."""
 
     cost: int
     compile: Callable[[Bounds], Test]
+    needles: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -268,7 +274,8 @@ def _and(keys: list[Key]) -> Key:
         tests = [k.compile(bounds) for k in ordered]
         return lambda m: all(test(m) for test in tests)
 
-    return Key(max(k.cost for k in keys), compile_all)
+    needles = tuple(needle for key in keys for needle in key.needles)
+    return Key(max(k.cost for k in keys), compile_all, needles)
 
 
 def _or(left: Key, right: Key) -> Key:
@@ -344,7 +351,8 @@ def _header(name: str, text: str) -> Key:
     needle = text.casefold()
     if not needle:  # RFC 9051 §6.4.4: HEADER with "" matches any message with the field
         return Key(HEADERS, lambda _b: lambda m: any(f == name for f, _ in m.fields()))
-    return Key(HEADERS, lambda _b: lambda m: any(needle in v for v in m.header(name)))
+    needles = (needle,) if name in SEARCHED else ()
+    return Key(HEADERS, lambda _b: lambda m: any(needle in v for v in m.header(name)), needles)
 
 
 def _text(name: str, text: str) -> Key:

@@ -12,7 +12,8 @@ import binascii
 import codecs
 import re
 
-from roost.imap.mime import Part, Structure
+from roost.imap import mimeheaders
+from roost.imap.mime import SEARCHED, Part, Structure
 from roost.imap.sections import IDENTITY_ENCODINGS, decode_transfer
 
 MAX_BODY_TEXT = 50 * 1024 * 1024
@@ -71,6 +72,21 @@ def decode_header(value: str) -> str:
     if "=?" not in value:
         return value
     return _ENCODED_WORD.sub(_decode_word, _BETWEEN_WORDS.sub(r"\1\2", value))
+
+
+def folded_header(value: str) -> str:
+    """A header value as the header SEARCH keys compare it: decoded, case-folded."""
+    return decode_header(value).casefold()
+
+
+def searched_values(header: bytes) -> dict[str, tuple[str, ...]]:
+    """The values of the SEARCHED fields in a header section, as `folded_header` makes
+    them, kept with the structure (`Structure.searched`): a header SEARCH then neither
+    unfolds nor decodes anything. A field the message lacks has no entry."""
+    found: dict[str, list[str]] = {}
+    for name, value in mimeheaders.fields(header, 0, len(header), SEARCHED):
+        found.setdefault(name, []).append(folded_header(value))
+    return {name: tuple(values) for name, values in found.items()}
 
 
 def _text_parts(part: Part) -> list[Part]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from roost.imap.response import Atom, flag_list, untagged
 from roost.imap.seqset import format_set
-from roost.store.interfaces import MailboxChanges, MailboxInfo, MessageInfo
+from roost.store.interfaces import MailboxChanges, MessageInfo, Selection
 
 
 @dataclass
@@ -40,24 +40,17 @@ class SelectedMailbox:
 
     @classmethod
     def open(
-        cls,
-        info: MailboxInfo,
-        messages: list[MessageInfo],
-        *,
-        readonly: bool,
-        condstore: bool,
-        qresync: bool,
+        cls, selection: Selection, *, readonly: bool, condstore: bool, qresync: bool
     ) -> SelectedMailbox:
-        keywords = {f for m in messages for f in m.flags if not f.startswith("\\")}
         return cls(
-            name=info.name,
+            name=selection.name,
             readonly=readonly,
-            uidvalidity=info.uidvalidity,
-            highestmodseq=info.highestmodseq,
-            uids=[m.uid for m in messages],
+            uidvalidity=selection.uidvalidity,
+            highestmodseq=selection.highestmodseq,
+            uids=selection.uids,
             condstore=condstore,
             qresync=qresync,
-            keywords=keywords,
+            keywords=set(selection.keywords),
         )
 
     @property

@@ -70,6 +70,22 @@ class MessageInfo(NamedTuple):
     size: int
 
 
+class Selection(NamedTuple):
+    """What SELECT and EXAMINE report and keep of a mailbox (RFC 9051 §6.3.2, RFC 7162
+    §3.2.5), read in one transaction: no per-message objects, as a session keeps only the
+    UIDs."""
+
+    name: str
+    special_use: str | None
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    uids: list[int]  # ascending: sequence number n is uids[n - 1]
+    keywords: frozenset[str]  # the keywords set on any message
+    first_unseen: int  # the UID of the first message without \Seen, 0 if none
+    changed: list[MessageInfo]  # changed after the MODSEQ asked for (QRESYNC), else empty
+
+
 @dataclass(frozen=True)
 class MailboxChanges:
     """What changed in a mailbox after a MODSEQ: new or changed messages, expunged UIDs."""
@@ -149,10 +165,19 @@ class MailStore(Protocol):
     ) -> list[tuple[int, int]]: ...
     def expunge(self, user: str, mailbox: str, uids: Sequence[int] | None = None) -> list[int]: ...
     def expunged_since(self, user: str, mailbox: str, modseq: int) -> list[int]: ...
-    def snapshot(self, user: str, mailbox: str) -> tuple[MailboxInfo, list[MessageInfo]]: ...
+    def selection(self, user: str, mailbox: str, changed_since: int | None = None) -> Selection: ...
     def changes_since(self, user: str, mailbox: str, modseq: int) -> MailboxChanges: ...
     def message_infos(self, user: str, mailbox: str, uids: Sequence[int]) -> list[MessageInfo]: ...
-    def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]: ...
+    def flag_states(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> list[tuple[int, int, bytes]]: ...
+    def infos_and_structures(
+        self,
+        user: str,
+        mailbox: str,
+        uids: Sequence[int],
+        prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
+    ) -> tuple[list[MessageInfo], dict[int, bytes]]: ...
     def message_readers(
         self, user: str, mailbox: str, uids: Sequence[int]
     ) -> dict[int, Callable[[], bytes]]: ...

@@ -35,9 +35,11 @@ from roost.store.sqlite_base import SQLiteBase, from_stored_time, to_stored_time
 
 T = TypeVar("T")
 
-_INFO = "SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, b.size FROM messages m "
+_COLUMNS = "SELECT m.uid, m.modseq, m.flags, m.internaldate, m.tzoffset, b.size"  # message_info
+_INFO = _COLUMNS + " FROM messages m "
 _JOIN_BLOB = "JOIN blobs b ON b.id = m.blob_id "
 INFO_QUERY = _INFO + _JOIN_BLOB
+INFO_AND_STRUCTURE_QUERY = _COLUMNS + ", b.structure FROM messages m " + _JOIN_BLOB
 
 
 def message_info(row: Sequence[Any]) -> MessageInfo:

@@ -8,27 +8,61 @@ index, so a session with nothing new costs one small query, whatever the mailbox
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from roost.store.errors import NoSuchMessage
-from roost.store.interfaces import MailboxChanges, MailboxInfo, MessageInfo
+from roost.store.flags import decode_flags
+from roost.store.interfaces import MailboxChanges, MessageInfo, Selection
 from roost.store.sqlite_base import SQLiteBase
-from roost.store.sqlite_mailboxes import INFO_QUERY
+from roost.store.sqlite_messages import INFO_AND_STRUCTURE_QUERY, json_ints, message_info
 from roost.store.sqlite_messages import INFO_QUERY as MESSAGE_QUERY
-from roost.store.sqlite_messages import json_ints, message_info
 
 
 class SQLiteSync(SQLiteBase):
-    def snapshot(self, user: str, mailbox: str) -> tuple[MailboxInfo, list[MessageInfo]]:
-        """The mailbox and all its messages (UID order), read in one transaction."""
+    def selection(self, user: str, mailbox: str, changed_since: int | None = None) -> Selection:
+        """The mailbox as SELECT needs it, and the messages changed after `changed_since`
+        (QRESYNC), in one read transaction. Flags are read as the distinct stored strings
+        and the first unseen message found by the index, so a large mailbox costs little
+        more than its list of UIDs."""
         with self._read() as conn:
             mailbox_id = self._mailbox_id(conn, user, mailbox)
-            info = conn.execute(INFO_QUERY + "WHERE b.id = ? GROUP BY b.id", (mailbox_id,))
-            info_row = info.fetchone()
-            rows = conn.execute(
-                MESSAGE_QUERY + "WHERE m.mailbox_id = ? ORDER BY m.uid", (mailbox_id,)
+            row = conn.execute(
+                "SELECT name, special_use, uidvalidity, uidnext, highestmodseq FROM mailboxes "
+                "WHERE id = ?",
+                (mailbox_id,),
+            ).fetchone()
+            uids = [
+                uid
+                for (uid,) in conn.execute(
+                    "SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid", (mailbox_id,)
+                )
+            ]
+            stored = conn.execute(
+                "SELECT DISTINCT flags FROM messages WHERE mailbox_id = ?", (mailbox_id,)
             ).fetchall()
-        return MailboxInfo(*info_row), [message_info(row) for row in rows]
+            unseen = conn.execute(
+                "SELECT uid FROM messages WHERE mailbox_id = ? "
+                "AND instr(' ' || flags || ' ', ' \\Seen ') = 0 ORDER BY uid LIMIT 1",
+                (mailbox_id,),
+            ).fetchone()
+            changed = []
+            if changed_since is not None:
+                changed = conn.execute(
+                    MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND m.modseq > ? ORDER BY m.uid",
+                    (mailbox_id, changed_since),
+                ).fetchall()
+        keywords = frozenset(
+            flag for (flags,) in stored for flag in decode_flags(flags) if flag[:1] != "\\"
+        )
+        return Selection(
+            *row,
+            uids,
+            keywords,
+            unseen[0] if unseen else 0,
+            [message_info(r) for r in changed],
+        )
 
     def changes_since(self, user: str, mailbox: str, modseq: int) -> MailboxChanges:
         """Messages added or changed, and UIDs expunged, after `modseq`."""
@@ -55,23 +89,67 @@ class SQLiteSync(SQLiteBase):
     def message_infos(self, user: str, mailbox: str, uids: Sequence[int]) -> list[MessageInfo]:
         """The listed messages that still exist, in UID order (FETCH of a set)."""
         with self._read() as conn:
-            rows = conn.execute(
-                MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND m.uid IN "
-                "(SELECT value FROM json_each(?)) ORDER BY m.uid",
-                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
-            ).fetchall()
+            rows = _rows_for_uids(
+                conn,
+                MESSAGE_QUERY + "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
         return [message_info(row) for row in rows]
 
-    def structures(self, user: str, mailbox: str, uids: Sequence[int]) -> dict[int, bytes]:
-        """Parsed structures kept for these messages (see `save_structures`), by UID."""
+    def flag_states(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> list[tuple[int, int, bytes]]:
+        """(UID, MODSEQ, stored flags) of the listed messages that still exist, in UID order:
+        the flags in their stored form (`flags.encode_flags`, space-separated atoms) as
+        bytes, ready for a FETCH response."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT m.uid, b.structure FROM messages m JOIN blobs b ON b.id = m.blob_id "
-                "WHERE m.mailbox_id = ? AND b.structure IS NOT NULL AND m.uid IN "
-                "(SELECT value FROM json_each(?))",
-                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
-            ).fetchall()
-        return {uid: data for uid, data in rows}
+            return _rows_for_uids(
+                conn,
+                "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB) FROM messages m "
+                "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
+
+    def infos_and_structures(
+        self,
+        user: str,
+        mailbox: str,
+        uids: Sequence[int],
+        prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
+    ) -> tuple[list[MessageInfo], dict[int, bytes]]:
+        """`message_infos` and the parsed structures kept for them (see `save_structures`,
+        by UID), in one read: what a FETCH or SEARCH that looks into messages needs.
+
+        `prefilter` (prefix, needles): messages whose kept structure starts with `prefix`,
+        then a section's length in ten decimal digits and the section, and whose section
+        lacks one of the `needles`, are left out (the caller knows they cannot match: a
+        header SEARCH); those with no kept structure, another layout or no such length
+        (damaged) stay in."""
+        where = "WHERE "
+        head: tuple[object, ...] = ()
+        if prefilter is not None:
+            prefix, needles = prefilter
+            start = len(prefix) + 1  # SQL counts from 1
+            length = f"substr(b.structure, {start}, 10)"
+            section = f"substr(b.structure, {start + 10}, CAST({length} AS INTEGER))"
+            holds_all = " AND ".join([f"instr({section}, ?) > 0"] * len(needles))
+            where += (
+                "(b.structure IS NULL OR substr(b.structure, 1, ?) != ? "
+                f"OR NOT CAST({length} AS TEXT) GLOB '{'[0-9]' * 10}' OR ({holds_all})) AND "
+            )
+            head = (len(prefix), prefix, *needles)
+        with self._read() as conn:
+            rows = _rows_for_uids(
+                conn,
+                INFO_AND_STRUCTURE_QUERY + where + "m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+                head,
+            )
+        kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
+        return [message_info(row[:-1]) for row in rows], kept
 
     def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
         """Keep what a reader derived from message files (immutable, so it never goes stale);
@@ -93,11 +171,13 @@ class SQLiteSync(SQLiteBase):
         query for the batch instead of one per message, and no file read unless a FETCH or
         SEARCH item needs the content. A reader raises NoSuchMessage once it is expunged."""
         with self._read() as conn:
-            rows = conn.execute(
+            rows = _rows_for_uids(
+                conn,
                 "SELECT m.uid, b.path FROM messages m JOIN blobs b ON b.id = m.blob_id "
-                "WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?))",
-                (self._mailbox_id(conn, user, mailbox), json_ints(uids)),
-            ).fetchall()
+                "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
         return {uid: self._file_reader(mailbox, uid, path) for uid, path in rows}
 
     def _file_reader(self, mailbox: str, uid: int, path: str) -> Callable[[], bytes]:
@@ -108,3 +188,30 @@ class SQLiteSync(SQLiteBase):
                 raise NoSuchMessage(mailbox, uid) from None
 
         return read
+
+
+def _rows_for_uids(
+    conn: sqlite3.Connection,
+    query: str,
+    mailbox_id: int,
+    uids: Sequence[int],
+    head: tuple[object, ...] = (),
+) -> list[Any]:
+    """The rows of `query` (selecting `m.uid` first, ending in "m.mailbox_id = ? AND ")
+    for the listed UIDs, in UID order; `head` binds the query's parameters before those.
+    A set that is most of a UID range (`1:*` and the batches of a large FETCH or SEARCH)
+    is read as that range and filtered here: a range scan of the (mailbox_id, uid) key
+    costs about half a lookup of each UID."""
+    if not uids:
+        return []
+    low, high = min(uids), max(uids)
+    if high - low < 2 * len(uids):
+        wanted = set(uids)
+        rows = conn.execute(
+            query + "m.uid BETWEEN ? AND ? ORDER BY m.uid", (*head, mailbox_id, low, high)
+        ).fetchall()
+        return [row for row in rows if row[0] in wanted]
+    return conn.execute(
+        query + "m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid",
+        (*head, mailbox_id, json_ints(uids)),
+    ).fetchall()

@@ -20,8 +20,8 @@ description:
     directory, or be absent. Only what differs changes; check mode and diff show it.
   - A file is replaced atomically (a reader never sees half of it). Its directory must exist
     (an earlier entry may create it); in check mode a missing one is reported as a change.
-  - Secrets do not belong here (their content would show in the diff); use
-    C(ansible.builtin.copy) with C(no_log) for them.
+  - A task that writes a secret must set C(no_log), as the certificates role does for its
+    settings file; otherwise the content shows in the diff.
 version_added: "0.1.0"
 author: Roost
 options:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from roost.imap import mime
 from roost.imap.fetch import FetchItem, format_datetime
-from roost.imap.response import encode
-from roost.imap.sections import header_section, partial
+from roost.imap.response import encode, string
+from roost.imap.sections import header_picker, partial
 from roost.store.interfaces import MessageInfo
 
 _Step = Callable[[MessageInfo, bytes, dict[str, bytes]], bytes]
@@ -56,15 +56,15 @@ def kept_only(items: list[FetchItem]) -> bool:
 
 
 def _header_step(item: FetchItem) -> _Step:
-    section = item.section
-    assert section is not None
+    assert item.section is not None
+    pick = header_picker(item.section)
     window = item.partial
 
     def step(info: MessageInfo, header: bytes, rendered: dict[str, bytes]) -> bytes:
-        data = header_section(header, section)
+        data = pick(header)
         if window is not None:
             data = partial(data, *window)
-        return encode(bytes(data))
+        return string(bytes(data))
 
     return step
 
@@ -85,7 +85,8 @@ class KeptLines:
             shown.insert(0, FetchItem("UID"))
         if modseq and not any(item.name == "MODSEQ" for item in items):
             shown.append(FetchItem("MODSEQ"))
-        self._labels = [item.label for item in shown]
+        labels = b" ".join(item.label.replace(b"%", b"%%") + b"%s" for item in shown)
+        self._template = b"* %%d FETCH (%s)\r\n" % labels
         self._steps = [self._step(item) for item in shown]
         self.needs_kept = any(item.name not in _ROW_STEPS for item in shown)
 
@@ -108,10 +109,7 @@ class KeptLines:
             except ValueError:  # kept by another version, or damaged
                 return None
         try:
-            values = [
-                label + step(info, header, rendered)
-                for label, step in zip(self._labels, self._steps, strict=True)
-            ]
+            values = [step(info, header, rendered) for step in self._steps]
         except KeyError:  # kept without one of the rendered values
             return None
-        return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(values))
+        return self._template % (seq, *values)

@@ -88,7 +88,7 @@ class KeptLines:
         labels = b" ".join(item.label.replace(b"%", b"%%") + b"%s" for item in shown)
         self._template = b"* %%d FETCH (%s)\r\n" % labels
         self._steps = [self._step(item) for item in shown]
-        self.needs_kept = any(item.name not in _ROW_STEPS for item in shown)
+        self._needs_kept = any(item.name not in _ROW_STEPS for item in shown)
 
     @staticmethod
     def _step(item: FetchItem) -> _Step:
@@ -101,7 +101,7 @@ class KeptLines:
     def line(self, seq: int, info: MessageInfo, kept: bytes | None) -> bytes | None:
         """The message's line, or None when what was kept cannot answer it."""
         header, rendered = b"", {}
-        if self.needs_kept:
+        if self._needs_kept:
             if kept is None:
                 return None
             try:

@@ -21,6 +21,7 @@ from roost.imap.fetch import (
     render,
     state_only,
 )
+from roost.imap.fetchkept import KeptLines, kept_only
 from roost.imap.parser import Arg, Command
 from roost.imap.response import Atom, untagged
 from roost.imap.selected import SelectedMailbox
@@ -102,6 +103,10 @@ async def _fetch_in_batches(
     has_flags = any(item.name == "FLAGS" for item in items)
     parses = any(item.needs_structure for item in items)
     batch = conn.endpoint.limits.fetch_batch
+    kept_lines = None
+    if kept_only(items):
+        # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
+        kept_lines = KeptLines(items, uid=by_uid, modseq=changed_since is not None)
 
     def work(chunk: list[int]) -> list[bytes]:
         seen_now: set[int] = set()
@@ -122,6 +127,11 @@ async def _fetch_in_batches(
             seq = view.seq_of(info.uid)
             if seq is None:
                 continue
+            if kept_lines is not None and info.uid not in seen_now:
+                line = kept_lines.line(seq, info, kept.get(info.uid))
+                if line is not None:
+                    lines.append(line)
+                    continue
             message = Message(seq, info, readers.reader(info.uid), structures)
             shown = items
             # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.

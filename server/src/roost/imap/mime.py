@@ -171,6 +171,13 @@ class Kept:
         return Structure(Part.from_list(tree), self.size, self.header, self.rendered, self.searched)
 
 
+def kept_header(data: bytes) -> tuple[bytes, dict[str, bytes]]:
+    """Only the header section and the rendered values of a kept structure, for a FETCH
+    answered from them (`roost.imap.fetchkept`); raises ValueError as `Kept.load` does."""
+    _, _, header_start, header_end, tree = _layout(data)
+    return data[header_start:header_end], _unmarshal(memoryview(data)[header_end:tree])
+
+
 def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
     """For the store's `infos_and_structures`: kept structures that start with this tag,
     then the searched values' length in ten digits and the values, and whose values lack

@@ -43,7 +43,7 @@ def _write(out: bytearray, value: Value) -> None:
     # The most frequent types first: a large FETCH encodes hundreds of thousands of values.
     kind = type(value)
     if kind is bytes or kind is memoryview or kind is bytearray:
-        _write_string(out, bytes(value))  # type: ignore[arg-type]
+        out += string(bytes(value))  # type: ignore[arg-type]
     elif kind is int:
         out += b"%d" % value  # type: ignore[str-format]
     elif kind is Atom:
@@ -62,7 +62,7 @@ def _write(out: bytearray, value: Value) -> None:
     elif value is None:
         out += b"NIL"
     elif kind is str:
-        _write_string(out, value.encode("utf-8"))  # type: ignore[attr-defined]
+        out += string(value.encode("utf-8"))  # type: ignore[attr-defined]
     elif kind is Literal8:
         out += b"~{%d}\r\n" % len(value) + value  # type: ignore[arg-type]
     else:
@@ -73,13 +73,13 @@ def _write(out: bytearray, value: Value) -> None:
 _NOT_QUOTABLE = re.compile(rb"[^\x20-\x7e]")
 
 
-def _write_string(out: bytearray, data: bytes) -> None:
+def string(data: bytes) -> bytes:
+    """A string as `encode` writes one: quoted, or a literal."""
     if len(data) <= _QUOTABLE_MAX and _NOT_QUOTABLE.search(data) is None:
         if b'"' in data or b"\\" in data:
             data = data.replace(b"\\", b"\\\\").replace(b'"', b'\\"')
-        out += b'"' + data + b'"'
-    else:
-        out += b"{%d}\r\n" % len(data) + data
+        return b'"' + data + b'"'
+    return b"{%d}\r\n" % len(data) + data
 
 
 def join(values: Iterable[Value]) -> bytes:

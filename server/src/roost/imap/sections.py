@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from roost.imap.errors import BadCommandError, UnknownCTEError
@@ -162,34 +162,45 @@ def body_section(raw: bytes, structure: Structure, section: Section) -> Octets:
 
 def header_section(header: Octets, section: Section) -> Octets:
     """HEADER, HEADER.FIELDS or HEADER.FIELDS.NOT from a message's header section alone."""
-    if section.text == "HEADER":
-        return header
-    wanted = _lowered(section.fields)
-    data = bytes(header)
-    if section.text == "HEADER.FIELDS" and data.count(b"\r") == data.count(b"\r\n"):
-        return _fields_found(data, wanted)
-    return header_lines(data, wanted, keep=section.text == "HEADER.FIELDS")
+    return header_picker(section)(header)
 
 
 @functools.lru_cache(maxsize=64)
-def _lowered(names: tuple[str, ...]) -> frozenset[str]:
-    """Field names compare case-insensitively; made once per FETCH, not per message."""
-    return frozenset(name.lower() for name in names)
+def header_picker(section: Section) -> Callable[[Octets], Octets]:
+    """`header_section` for one section, its field names compared case-insensitively and
+    its expression compiled once per FETCH, not per message."""
+    if section.text == "HEADER":
+        return _whole
+    wanted = frozenset(name.lower() for name in section.fields)
+    keep = section.text == "HEADER.FIELDS"
+    lines = _field_lines(wanted) if keep else None
+
+    def pick(header: Octets) -> Octets:
+        data = bytes(header)
+        if lines is not None and data.count(b"\r") == data.count(b"\r\n"):
+            return _fields_found(data, lines)
+        return header_lines(data, wanted, keep=keep)
+
+    return pick
 
 
-def _fields_found(header: bytes, names: frozenset[str]) -> bytes:
+def _whole(header: Octets) -> Octets:
+    return header
+
+
+def _fields_found(header: bytes, lines: re.Pattern[bytes]) -> bytes:
     """`header_lines(header, names, keep=True)` for a header whose lines all end in LF or
-    CRLF (a bare CR ends a line there too), by one regular expression instead of a loop
-    over lines: the HEADER.FIELDS of every message of a mail client's listing."""
+    CRLF (a bare CR ends a line there too), by one regular expression (`_field_lines`)
+    instead of a loop over lines: the HEADER.FIELDS of every message of a mail client's
+    listing."""
     if header.startswith((b"\n", b"\r\n")):
         return b"\r\n"
     ends = [i for i in (header.find(b"\n\n"), header.find(b"\n\r\n")) if i >= 0]
     stop = min(ends) + 1 if ends else len(header)
-    found = _field_lines(names).findall(header, 0, stop)
+    found = lines.findall(header, 0, stop)
     return b"".join(found) + b"\r\n"
 
 
-@functools.lru_cache(maxsize=64)
 def _field_lines(names: frozenset[str]) -> re.Pattern[bytes]:
     """A field line of one of `names` (ftext, so ASCII: bytes compare as the loop's
     latin-1 text does) with its folded continuation lines; the name may be surrounded by

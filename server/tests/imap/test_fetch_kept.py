@@ -15,6 +15,7 @@ from roost.imap import mime
 from roost.imap.fetch import Message, Structures, parse_items, render
 from roost.imap.fetchkept import KeptLines, kept_only
 from roost.store.interfaces import MessageInfo
+from roost.store.sqlite_base import to_stored_time
 
 DATA = Path(__file__).parent / "msgdata"
 WHEN = datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone(timedelta(hours=-5)))
@@ -67,8 +68,10 @@ def general(raw: bytes, kept: bytes | None, names: list[str], uid: bool, modseq:
 def fast(raw: bytes, kept: bytes | None, names: list[str], uid: bool, modseq: bool) -> bytes | None:
     items = parse_items(names)
     assert kept_only(items)
-    info = MessageInfo(4711, 99, FLAGS, WHEN, len(raw))
-    return KeptLines(items, uid=uid, modseq=modseq).line(17, info, kept)
+    # The row as the store reads it (tests/store/test_store_sync.py checks it against
+    # `message_infos`): flags as stored, INTERNALDATE as seconds and a zone offset.
+    row = (4711, 99, " ".join(FLAGS).encode(), len(raw), *to_stored_time(WHEN), kept)
+    return KeptLines(items, uid=uid, modseq=modseq).line(17, row)
 
 
 @pytest.mark.parametrize("raw", MESSAGES, ids=range(len(MESSAGES)))

@@ -4,6 +4,7 @@ readers) and the change feed that wakes them."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from store_fixtures import ALICE, BOB
@@ -38,6 +39,33 @@ def test_structures_are_kept_per_message_and_go_with_it(store: SQLiteStore) -> N
     store.store_flags(ALICE, INBOX, [uid], ["\\Deleted"])
     store.expunge(ALICE, INBOX)
     assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
+
+
+def test_kept_rows_carry_what_message_infos_do_and_the_kept_structure(
+    store: SQLiteStore,
+) -> None:
+    """A FETCH answered from kept structures formats these rows as the general renderer
+    formats `message_infos`: the same UID, MODSEQ, flags, size and INTERNALDATE."""
+    when = datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    uids = [
+        store.append(ALICE, INBOX, b"Subject: k\r\n\r\nkept\r\n", ["$Label", "\\Seen"], when),
+        store.append(ALICE, INBOX, b"Subject: n\r\n\r\nnone kept\r\n"),
+    ]
+    store.save_structures(ALICE, INBOX, {uids[0]: b"kept"})
+    rows = store.kept_rows(ALICE, INBOX, [*uids, uids[-1] + 1])
+    infos = store.message_infos(ALICE, INBOX, uids)
+    assert [row[0] for row in rows] == uids
+    for (uid, modseq, flags, size, seconds, offset, _), info in zip(rows, infos, strict=True):
+        assert (uid, modseq, size) == (info.uid, info.modseq, info.size)
+        assert flags == " ".join(info.flags).encode()
+        when_read = datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset)))
+        assert (when_read, when_read.utcoffset()) == (
+            info.internaldate,
+            info.internaldate.utcoffset(),
+        )
+    assert rows[0][2] == b"$Label \\Seen"
+    assert rows[0][4:6] == (int(when.timestamp()), 330)
+    assert [row[6] for row in rows] == [b"kept", None]
 
 
 def test_readers_read_when_called_and_say_when_a_message_is_gone(store: SQLiteStore) -> None:

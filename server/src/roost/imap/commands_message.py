@@ -114,24 +114,39 @@ async def _fetch_in_batches(
             changed = store.store_flags(user, view.name, chunk, ["\\Seen"], "add")
             view.own_modseqs.update(info.modseq for info in changed)
             seen_now = {info.uid for info in changed}
+        if kept_lines is None:
+            return list(rendered(chunk, seen_now).values())
+        # Answered from the kept structures where they can; the rest (no structure kept
+        # yet, \Seen set by this FETCH) the general way, in UID order all the same.
+        lines: dict[int, bytes | None] = {}
+        for row in store.kept_rows(user, view.name, chunk):
+            uid = row[0]
+            if changed_since is not None and row[1] <= changed_since:
+                continue
+            seq = view.seq_of(uid)
+            if seq is None:
+                continue
+            lines[uid] = None if uid in seen_now else kept_lines.line(seq, row)
+        left = [uid for uid, line in lines.items() if line is None]
+        if left:
+            lines.update(rendered(left, seen_now))
+        return [line for line in lines.values() if line is not None]
+
+    def rendered(chunk: list[int], seen_now: set[int]) -> dict[int, bytes]:
+        """Lines built from a `Message` per row, by UID (`fetch.render`)."""
         if parses:
             infos, kept = store.infos_and_structures(user, view.name, chunk)
         else:
             infos, kept = store.message_infos(user, view.name, chunk), {}
         structures = Structures(kept)
         readers = Readers(lambda: store.message_readers(user, view.name, chunk))
-        lines = []
+        lines = {}
         for info in infos:
             if changed_since is not None and info.modseq <= changed_since:
                 continue
             seq = view.seq_of(info.uid)
             if seq is None:
                 continue
-            if kept_lines is not None and info.uid not in seen_now:
-                line = kept_lines.line(seq, info, kept.get(info.uid))
-                if line is not None:
-                    lines.append(line)
-                    continue
             message = Message(seq, info, readers.reader(info.uid), structures)
             shown = items
             # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
@@ -144,10 +159,9 @@ async def _fetch_in_batches(
                 modseq = modseq or view.condstore
                 uid = uid or view.condstore
             try:
-                line = render(message, shown, uid=uid, modseq=modseq)
+                lines[info.uid] = render(message, shown, uid=uid, modseq=modseq)
             except NoSuchMessage:  # expunged by another session meanwhile
                 continue
-            lines.append(line)
         store.save_structures(user, view.name, structures.new)
         return lines
 

@@ -18,18 +18,21 @@ from roost.imap import mime
 from roost.imap.fetch import FetchItem, format_datetime
 from roost.imap.response import encode, string
 from roost.imap.sections import header_picker, partial
-from roost.store.interfaces import MessageInfo
+from roost.store.interfaces import KeptRow
+from roost.store.sqlite_base import from_stored_time
 
-_Step = Callable[[MessageInfo, bytes, dict[str, bytes]], bytes]
-"""One item's value for a message: from its index row, header section, rendered values."""
+_Step = Callable[[KeptRow, bytes, dict[str, bytes]], bytes]
+"""One item's value for a message: from its row, header section and rendered values."""
 
 _ROW_STEPS: dict[str, _Step] = {
-    "UID": lambda info, header, rendered: b"%d" % info.uid,
+    "UID": lambda row, header, rendered: b"%d" % row[0],
     # Flags are atoms, checked when stored (roost.store.flags).
-    "FLAGS": lambda info, header, rendered: b"(%s)" % " ".join(info.flags).encode(),
-    "MODSEQ": lambda info, header, rendered: b"(%d)" % info.modseq,
-    "RFC822.SIZE": lambda info, header, rendered: b"%d" % info.size,
-    "INTERNALDATE": lambda info, header, rendered: encode(format_datetime(info.internaldate)),
+    "FLAGS": lambda row, header, rendered: b"(%s)" % row[2],
+    "MODSEQ": lambda row, header, rendered: b"(%d)" % row[1],
+    "RFC822.SIZE": lambda row, header, rendered: b"%d" % row[3],
+    "INTERNALDATE": lambda row, header, rendered: encode(
+        format_datetime(from_stored_time(row[4], row[5]))
+    ),
 }
 _RENDERED = ("ENVELOPE", "BODY", "BODYSTRUCTURE")
 
@@ -60,7 +63,7 @@ def _header_step(item: FetchItem) -> _Step:
     pick = header_picker(item.section)
     window = item.partial
 
-    def step(info: MessageInfo, header: bytes, rendered: dict[str, bytes]) -> bytes:
+    def step(row: KeptRow, header: bytes, rendered: dict[str, bytes]) -> bytes:
         data = pick(header)
         if window is not None:
             data = partial(data, *window)
@@ -70,7 +73,7 @@ def _header_step(item: FetchItem) -> _Step:
 
 
 def _rendered_step(name: str) -> _Step:
-    return lambda info, header, rendered: rendered[name]
+    return lambda row, header, rendered: rendered[name]
 
 
 class KeptLines:
@@ -98,10 +101,11 @@ class KeptLines:
             return _rendered_step(item.name)
         return _ROW_STEPS[item.name]
 
-    def line(self, seq: int, info: MessageInfo, kept: bytes | None) -> bytes | None:
+    def line(self, seq: int, row: KeptRow) -> bytes | None:
         """The message's line, or None when what was kept cannot answer it."""
         header, rendered = b"", {}
         if self._needs_kept:
+            kept = row[6]
             if kept is None:
                 return None
             try:
@@ -109,7 +113,7 @@ class KeptLines:
             except ValueError:  # kept by another version, or damaged
                 return None
         try:
-            values = [step(info, header, rendered) for step in self._steps]
+            values = [step(row, header, rendered) for step in self._steps]
         except KeyError:  # kept without one of the rendered values
             return None
         return self._template % (seq, *values)

@@ -70,6 +70,13 @@ class MessageInfo(NamedTuple):
     size: int
 
 
+KeptRow = tuple[int, int, bytes, int, int, int, bytes | None]
+"""A message as a FETCH answered from its kept structure reads it (`MailStore.kept_rows`):
+UID, MODSEQ, flags as stored (space-separated atoms, `roost.store.flags`), size,
+INTERNALDATE as Unix seconds and its zone's offset in minutes, and the kept structure
+(None while none is kept). A plain tuple: one is read per message of a mailbox listing."""
+
+
 class Selection(NamedTuple):
     """What SELECT and EXAMINE report and keep of a mailbox (RFC 9051 §6.3.2, RFC 7162
     §3.2.5), read in one transaction: no per-message objects, as a session keeps only the
@@ -178,6 +185,7 @@ class MailStore(Protocol):
         uids: Sequence[int],
         prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
     ) -> tuple[list[MessageInfo], dict[int, bytes]]: ...
+    def kept_rows(self, user: str, mailbox: str, uids: Sequence[int]) -> list[KeptRow]: ...
     def message_readers(
         self, user: str, mailbox: str, uids: Sequence[int]
     ) -> dict[int, Callable[[], bytes]]: ...

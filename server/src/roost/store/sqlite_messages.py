@@ -40,6 +40,10 @@ _INFO = _COLUMNS + " FROM messages m "
 _JOIN_BLOB = "JOIN blobs b ON b.id = m.blob_id "
 INFO_QUERY = _INFO + _JOIN_BLOB
 INFO_AND_STRUCTURE_QUERY = _COLUMNS + ", b.structure FROM messages m " + _JOIN_BLOB
+KEPT_ROW_QUERY = (  # interfaces.KeptRow
+    "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB), b.size, m.internaldate, m.tzoffset, "
+    "b.structure FROM messages m " + _JOIN_BLOB
+)
 
 
 def message_info(row: Sequence[Any]) -> MessageInfo:

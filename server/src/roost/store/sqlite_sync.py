@@ -14,9 +14,14 @@ from typing import Any
 
 from roost.store.errors import NoSuchMessage
 from roost.store.flags import decode_flags
-from roost.store.interfaces import MailboxChanges, MessageInfo, Selection
+from roost.store.interfaces import KeptRow, MailboxChanges, MessageInfo, Selection
 from roost.store.sqlite_base import SQLiteBase
-from roost.store.sqlite_messages import INFO_AND_STRUCTURE_QUERY, json_ints, message_info
+from roost.store.sqlite_messages import (
+    INFO_AND_STRUCTURE_QUERY,
+    KEPT_ROW_QUERY,
+    json_ints,
+    message_info,
+)
 from roost.store.sqlite_messages import INFO_QUERY as MESSAGE_QUERY
 
 
@@ -150,6 +155,18 @@ class SQLiteSync(SQLiteBase):
             )
         kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
         return [message_info(row[:-1]) for row in rows], kept
+
+    def kept_rows(self, user: str, mailbox: str, uids: Sequence[int]) -> list[KeptRow]:
+        """The listed messages that still exist, in UID order, as plain rows with their
+        kept structures: a FETCH answered from those alone (`roost.imap.fetchkept`) then
+        builds no `MessageInfo`, no flag tuple and no date-time per message."""
+        with self._read() as conn:
+            return _rows_for_uids(
+                conn,
+                KEPT_ROW_QUERY + "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
 
     def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
         """Keep what a reader derived from message files (immutable, so it never goes stale);

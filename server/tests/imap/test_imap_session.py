@@ -387,7 +387,7 @@ def test_structure_is_parsed_once_and_kept_with_the_message(
     from roost.store.sqlite import SQLiteStore
 
     client = connect()
-    fresh_mailbox(client, "Parsed", 2)
+    fresh_mailbox(client, "Parsed", 3)
     client.select("Parsed")
     uids = client.uid("SEARCH", "ALL")[1][0].split()
     store = SQLiteStore(roost.directory / "state")
@@ -398,6 +398,12 @@ def test_structure_is_parsed_once_and_kept_with_the_message(
         assert list(kept) == [int(uids[0])]  # only the message that was fetched
         assert client.fetch("1", "(ENVELOPE BODYSTRUCTURE)")[1] == first
         assert b'"Parsed-0"' in first[0]
+        # Kept, not yet kept, kept: answered two ways, in order, the same once all are kept.
+        third = client.fetch("3", "(ENVELOPE BODYSTRUCTURE)")[1]
+        every = client.fetch("1:3", "(ENVELOPE BODYSTRUCTURE)")[1]
+        assert [line[:3] for line in every] == [b"1 (", b"2 (", b"3 ("]
+        assert (every[0], every[2]) == (first[0], third[0]) and b'"Parsed-1"' in every[1]
+        assert client.fetch("1:3", "(ENVELOPE BODYSTRUCTURE)")[1] == every
     finally:
         store.close()
 

@@ -18,8 +18,7 @@ from roost.imap import mime
 from roost.imap.fetch import FetchItem, format_datetime
 from roost.imap.response import encode, string
 from roost.imap.sections import header_picker, partial
-from roost.store.interfaces import KeptRow
-from roost.store.sqlite_base import from_stored_time
+from roost.store.interfaces import KeptRow, from_stored_time
 
 _Step = Callable[[KeptRow, bytes, dict[str, bytes]], bytes]
 """One item's value for a message: from its row, header section and rendered values."""

@@ -8,9 +8,10 @@ file paths and SQL stay behind the seam.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Literal, NamedTuple, Protocol
 
 from roost.store.notify import ChangeFeed
@@ -75,6 +76,17 @@ KeptRow = tuple[int, int, bytes, int, int, int, bytes | None]
 UID, MODSEQ, flags as stored (space-separated atoms, `roost.store.flags`), size,
 INTERNALDATE as Unix seconds and its zone's offset in minutes, and the kept structure
 (None while none is kept). A plain tuple: one is read per message of a mailbox listing."""
+
+
+def from_stored_time(seconds: int, offset_minutes: int) -> datetime:
+    """A stored INTERNALDATE (Unix seconds and its zone's offset, as `KeptRow` carries it)."""
+    return datetime.fromtimestamp(seconds, _zone(offset_minutes))
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(offset_minutes: int) -> timezone:
+    """The few zone offsets a mailbox holds, made once (SELECT makes a date per message)."""
+    return timezone(timedelta(minutes=offset_minutes))
 
 
 class Selection(NamedTuple):

@@ -5,11 +5,10 @@ Connections and transactions come from `roost.sqlitedb.Database`.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from roost.durable import ensure_dir
@@ -106,13 +105,3 @@ def to_stored_time(when: datetime | None) -> tuple[int, int]:
         when = when.replace(tzinfo=UTC)
     offset = when.utcoffset() or timedelta(0)
     return int(when.timestamp()), int(offset.total_seconds() // 60)
-
-
-def from_stored_time(seconds: int, offset_minutes: int) -> datetime:
-    return datetime.fromtimestamp(seconds, _zone(offset_minutes))
-
-
-@functools.lru_cache(maxsize=256)
-def _zone(offset_minutes: int) -> timezone:
-    """The few zone offsets a mailbox holds, made once (SELECT makes a date per message)."""
-    return timezone(timedelta(minutes=offset_minutes))

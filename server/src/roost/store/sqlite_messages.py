@@ -29,9 +29,9 @@ from roost.store.flags import (
     encode_flags,
     normalize_flags,
 )
-from roost.store.interfaces import INBOX, FlagMode, MessageInfo
+from roost.store.interfaces import INBOX, FlagMode, MessageInfo, from_stored_time
 from roost.store.mbox import write_mboxrd
-from roost.store.sqlite_base import SQLiteBase, from_stored_time, to_stored_time
+from roost.store.sqlite_base import SQLiteBase, to_stored_time
 
 T = TypeVar("T")
 

@@ -103,10 +103,9 @@ async def _fetch_in_batches(
     has_flags = any(item.name == "FLAGS" for item in items)
     parses = any(item.needs_structure for item in items)
     batch = conn.endpoint.limits.fetch_batch
-    kept_lines = None
-    if kept_only(items):
-        # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
-        kept_lines = KeptLines(items, uid=by_uid, modseq=changed_since is not None)
+    # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
+    with_modseq = changed_since is not None
+    kept_lines = KeptLines(items, uid=by_uid, modseq=with_modseq) if kept_only(items) else None
 
     def work(chunk: list[int]) -> list[bytes]:
         seen_now: set[int] = set()
@@ -149,8 +148,7 @@ async def _fetch_in_batches(
                 continue
             message = Message(seq, info, readers.reader(info.uid), structures)
             shown = items
-            # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
-            modseq = changed_since is not None
+            modseq = with_modseq
             uid = by_uid
             if info.uid in seen_now:
                 # RFC 9051 §6.4.5: flags the FETCH changed go out with it; RFC 7162 §3.1: once
@@ -170,8 +168,7 @@ async def _fetch_in_batches(
 
     run: Callable[[list[int]], Awaitable[list[bytes]]] = in_thread
     if state_only(items):
-        # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
-        state_lines = StateLines(items, uid=by_uid, modseq=changed_since is not None)
+        state_lines = StateLines(items, uid=by_uid, modseq=with_modseq)
         run = functools.partial(_state_batch, conn, state_lines, changed_since)
     for start in range(0, len(uids), batch):
         if start:

@@ -79,6 +79,9 @@ class Limits:
     imap_login_timeout: float = 60.0
     imap_connections_per_user: int = 20
     imap_max_line: int = 65536
+    # Messages a FETCH or SEARCH reads and answers at a time; a FETCH holds two such
+    # batches (one is read ahead while the other is written), whatever the mailbox's size.
+    imap_fetch_batch: int = 500
 
 
 @dataclass(frozen=True)

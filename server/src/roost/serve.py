@@ -141,6 +141,7 @@ async def listen(
         ),
         login_timeout=limits.imap_login_timeout,
         idle_timeout=limits.imap_idle_timeout,
+        fetch_batch=limits.imap_fetch_batch,
     )
     users = ConnectionLimiter(limits.imap_connections_per_user, limits.max_connections)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from roost.imap import mime
 from roost.imap.fetch import Message, Structures, parse_items, render
-from roost.imap.fetchkept import KeptLines, kept_only
+from roost.imap.fetchkept import KeptLines, kept_fields, kept_only
 from roost.store.interfaces import MessageInfo
 from roost.store.sqlite_base import to_stored_time
 
@@ -66,12 +66,24 @@ def general(raw: bytes, kept: bytes | None, names: list[str], uid: bool, modseq:
 
 
 def fast(raw: bytes, kept: bytes | None, names: list[str], uid: bool, modseq: bool) -> bytes | None:
+    """The line made from the row alone, the same whether the store keeps the answers of
+    the item list's field list or not, and whether it has this message's answer yet."""
     items = parse_items(names)
     assert kept_only(items)
     # The row as the store reads it (tests/store/test_store_sync.py checks it against
     # `message_infos`): flags as stored, INTERNALDATE as seconds and a zone offset.
-    row = (4711, 99, " ".join(FLAGS).encode(), len(raw), *to_stored_time(WHEN), kept)
-    return KeptLines(items, uid=uid, modseq=modseq).line(17, row)
+    row = (4711, 99, " ".join(FLAGS).encode(), len(raw), *to_stored_time(WHEN), kept, None)
+    line = KeptLines(items, uid=uid, modseq=modseq).line(17, row)
+    keeping = KeptLines(items, uid=uid, modseq=modseq, keep_fields=True)
+    assert keeping.line(17, row) == line
+    if line is not None and kept_fields(items) is not None:
+        answer = keeping.picked.pop(4711)
+        again = KeptLines(items, uid=uid, modseq=modseq, keep_fields=True)
+        assert again.line(17, (*row[:7], answer)) == line
+        assert again.picked == {}  # read from the row, not picked again
+    elif line is not None:
+        assert keeping.picked == {}
+    return line
 
 
 @pytest.mark.parametrize("raw", MESSAGES, ids=range(len(MESSAGES)))
@@ -141,11 +153,37 @@ def test_what_was_not_kept_is_left_to_the_general_path() -> None:
     older = b"roost-structure-2\0" + bytes(20) + b"whatever the old layout held"
     assert fast(raw, older, names, False, False) is None
     assert fast(raw, kept_form(raw)[:40], names, False, False) is None  # damaged
-    # Kept without its rendered values (as the first kept form of version 3 could be).
+    # A structure kept without its rendered values.
     bare = mime.parse(raw).to_bytes()
     assert fast(raw, bare, names, False, False) is None
     header_only = ["BODY.PEEK[HEADER.FIELDS (FROM)]"]
     assert fast(raw, bare, header_only, False, False) == general(raw, bare, header_only, 0, 0)
+
+
+def test_a_kept_field_list_answer_is_served_as_kept() -> None:
+    """The store's answer goes out as it is (with the <partial> window applied), from a
+    list named in any case and order; other header items are still picked."""
+    raw = EIGHT_BIT
+    items = parse_items(
+        ["BODY.PEEK[HEADER.FIELDS (Subject FROM)]<2.7>", "BODY.PEEK[HEADER.FIELDS (TO)]"]
+    )
+    assert kept_fields(items) == "from subject"
+    row = (4711, 99, b"", len(raw), *to_stored_time(WHEN), kept_form(raw), b"Kept: yes\r\n\r\n")
+    lines = KeptLines(items, uid=False, modseq=False, keep_fields=True)
+    to = b"To: first@example.org,\r\n =?UTF-8?B?SsO8cmdlbg==?= <j@example.org>\r\n\r\n"
+    assert lines.line(3, row) == (
+        b'* 3 FETCH (BODY[HEADER.FIELDS (SUBJECT FROM)]<2> "pt: yes" '
+        b"BODY[HEADER.FIELDS (TO)] {%d}\r\n%s)\r\n" % (len(to), to)
+    )
+    assert lines.picked == {}
+
+
+def test_only_header_fields_lists_of_the_whole_message_are_kept() -> None:
+    assert kept_fields(parse_items(["BODY.PEEK[HEADER.FIELDS.NOT (Received)]"])) is None
+    assert kept_fields(parse_items(["BODY.PEEK[1.HEADER.FIELDS (From)]"])) is None
+    assert kept_fields(parse_items(["RFC822.HEADER", "ENVELOPE"])) is None
+    many = " ".join(f"X-Field-{n}" for n in range(100))
+    assert kept_fields(parse_items([f"BODY.PEEK[HEADER.FIELDS ({many})]"])) is None
 
 
 def test_items_from_the_index_alone_need_nothing_kept() -> None:

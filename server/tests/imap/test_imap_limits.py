@@ -1,5 +1,6 @@
 """IMAP limits from [limits]: login timeout, sessions per account, line length, literal size,
-connections per IP; each refuses clearly and leaves the server serving everyone else."""
+connections per IP, FETCH batch; each refuses clearly (or, the batch, answers the same) and
+leaves the server serving everyone else."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.imap.conftest import ALICE, PASSWORD
+from tests.imap.conftest import ALICE, PASSWORD, fresh_mailbox
 from tests.imap.test_imap_session import command, raw_session, recv_until
 from tests.roostproc import RoostProcess, roost_dev, tls_client
 
@@ -20,6 +21,7 @@ imap_connections_per_user = 2
 imap_max_line = 1000
 max_message_size = 5000
 max_connections_per_ip = 6
+imap_fetch_batch = 3
 """
 
 
@@ -85,3 +87,33 @@ def test_connections_per_ip_are_capped(limited: RoostProcess) -> None:
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_a_fetch_in_many_batches_answers_every_message_once_in_order(
+    limited: RoostProcess,
+) -> None:
+    """Batches of 3, one read ahead while the one before goes out: a listing (parsed the
+    first time, from what was kept the second), a flags FETCH and a FETCH that sets \\Seen
+    (no read-ahead) answer each of 10 messages once, in sequence order."""
+    client = login(limited)
+    try:
+        fresh_mailbox(client, "Batches", 10)
+        client.select("Batches")
+        listing = "(BODY.PEEK[HEADER.FIELDS (Subject)] BODYSTRUCTURE)"
+        first = client.fetch("1:*", listing)[1]
+        subjects = [entry[1] for entry in first if isinstance(entry, tuple)]
+        assert subjects == [b"Subject: Batches-%d\r\n\r\n" % n for n in range(10)]
+        assert [entry[0].split()[0] for entry in first if isinstance(entry, tuple)] == [
+            b"%d" % n for n in range(1, 11)
+        ]
+        assert client.fetch("1:*", listing)[1] == first
+        flags = client.uid("FETCH", "1:*", "(FLAGS)")[1]
+        assert len(flags) == 10 and all(b"FLAGS ()" in line for line in flags)
+        texts = client.fetch("2:9", "(BODY[TEXT])")[1]
+        assert [entry[0].split()[0] for entry in texts if isinstance(entry, tuple)] == [
+            b"%d" % n for n in range(2, 10)
+        ]
+        seen = client.search(None, "SEEN")[1]
+        assert seen == [b"2 3 4 5 6 7 8 9"]
+    finally:
+        client.logout()

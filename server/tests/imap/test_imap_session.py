@@ -408,6 +408,36 @@ def test_structure_is_parsed_once_and_kept_with_the_message(
         store.close()
 
 
+def test_a_listing_keeps_its_header_fields_answers(connect: Connect, roost: RoostProcess) -> None:
+    """A FETCH of a HEADER.FIELDS list over a range (a client's listing) has the store keep
+    its answers; the next listing reads them and answers the same bytes. One message
+    fetched alone keeps nothing."""
+    from roost.imap.fetchkept import KEEP_FROM
+    from roost.store.sqlite import SQLiteStore
+
+    client = connect()
+    fresh_mailbox(client, "Listed", KEEP_FROM + 2)
+    client.select("Listed")
+    uids = [int(u) for u in client.uid("SEARCH", "ALL")[1][0].split()]
+    listing = "(UID BODY.PEEK[HEADER.FIELDS (From Subject)] BODYSTRUCTURE)"
+    store = SQLiteStore(roost.directory / "state")
+    try:
+        one = client.fetch("2", "(BODY.PEEK[HEADER.FIELDS (Subject From)])")[1]
+        assert b"Subject: Listed-1" in one[0][1]
+        set_id = store.header_field_set("from subject", "1")
+        assert [row[7] for row in store.kept_rows(ALICE, "Listed", uids, set_id)] == [None] * len(
+            uids
+        )
+        first = client.fetch("1:*", listing)[1]
+        kept = [row[7] for row in store.kept_rows(ALICE, "Listed", uids, set_id)]
+        assert kept[1] == one[0][1]
+        assert all(answer and answer.startswith(b"From: ") for answer in kept)
+        assert client.fetch("1:*", listing)[1] == first
+        assert first[2][1] == one[0][1]
+    finally:
+        store.close()
+
+
 def test_header_search_over_structures_kept_by_an_older_version(
     connect: Connect, roost: RoostProcess
 ) -> None:

@@ -55,7 +55,7 @@ def test_kept_rows_carry_what_message_infos_do_and_the_kept_structure(
     rows = store.kept_rows(ALICE, INBOX, [*uids, uids[-1] + 1])
     infos = store.message_infos(ALICE, INBOX, uids)
     assert [row[0] for row in rows] == uids
-    for (uid, modseq, flags, size, seconds, offset, _), info in zip(rows, infos, strict=True):
+    for (uid, modseq, flags, size, seconds, offset, *_), info in zip(rows, infos, strict=True):
         assert (uid, modseq, size) == (info.uid, info.modseq, info.size)
         assert flags == " ".join(info.flags).encode()
         when_read = datetime.fromtimestamp(seconds, timezone(timedelta(minutes=offset)))

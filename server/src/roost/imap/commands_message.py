@@ -21,9 +21,10 @@ from roost.imap.fetch import (
     render,
     state_only,
 )
-from roost.imap.fetchkept import KeptLines, kept_only
+from roost.imap.fetchkept import KEEP_FROM, KeptLines, kept_fields, kept_only
 from roost.imap.parser import Arg, Command
 from roost.imap.response import Atom, untagged
+from roost.imap.sections import HEADER_FIELDS_VERSION
 from roost.imap.selected import SelectedMailbox
 from roost.imap.seqset import SequenceSet, format_set, ranges_contain
 from roost.store.errors import InvalidFlag, NoSuchMailbox, NoSuchMessage
@@ -105,7 +106,14 @@ async def _fetch_in_batches(
     batch = conn.endpoint.limits.fetch_batch
     # RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
     with_modseq = changed_since is not None
-    kept_lines = KeptLines(items, uid=by_uid, modseq=with_modseq) if kept_only(items) else None
+    kept_lines = None
+    field_set = None
+    if kept_only(items):
+        names = kept_fields(items)
+        if names is not None and len(uids) >= KEEP_FROM:
+            field_set = await conn.store_call(store.header_field_set, names, HEADER_FIELDS_VERSION)
+        keep = field_set is not None
+        kept_lines = KeptLines(items, uid=by_uid, modseq=with_modseq, keep_fields=keep)
 
     def work(chunk: list[int]) -> list[bytes]:
         seen_now: set[int] = set()
@@ -118,7 +126,7 @@ async def _fetch_in_batches(
         # Answered from the kept structures where they can; the rest (no structure kept
         # yet, \Seen set by this FETCH) the general way, in UID order all the same.
         lines: dict[int, bytes | None] = {}
-        for row in store.kept_rows(user, view.name, chunk):
+        for row in store.kept_rows(user, view.name, chunk, field_set):
             uid = row[0]
             if changed_since is not None and row[1] <= changed_since:
                 continue
@@ -129,6 +137,9 @@ async def _fetch_in_batches(
         left = [uid for uid, line in lines.items() if line is None]
         if left:
             lines.update(rendered(left, seen_now))
+        if field_set is not None and kept_lines.picked:
+            store.save_header_fields(user, view.name, field_set, kept_lines.picked)
+            kept_lines.picked.clear()
         return [line for line in lines.values() if line is not None]
 
     def rendered(chunk: list[int], seen_now: set[int]) -> dict[int, bytes]:
@@ -160,6 +171,8 @@ async def _fetch_in_batches(
                 lines[info.uid] = render(message, shown, uid=uid, modseq=modseq)
             except NoSuchMessage:  # expunged by another session meanwhile
                 continue
+            if field_set is not None and kept_lines is not None:
+                kept_lines.pick(info.uid, message.header())
         store.save_structures(user, view.name, structures.new)
         return lines
 
@@ -170,14 +183,29 @@ async def _fetch_in_batches(
     if state_only(items):
         state_lines = StateLines(items, uid=by_uid, modseq=with_modseq)
         run = functools.partial(_state_batch, conn, state_lines, changed_since)
-    for start in range(0, len(uids), batch):
-        if start:
-            # Out with the previous batch while the next one is read; the last batch goes
-            # with the tagged OK, in one write (a separate small write would wait for the
-            # client's delayed ACK).
-            await conn.flush()
-        for line in await run(uids[start : start + batch]):
-            conn.send_raw(line)
+    chunks = [uids[start : start + batch] for start in range(0, len(uids), batch)]
+    if not chunks:
+        return
+    # One batch is read ahead: the next is made while this one is written and the client
+    # reads it (flush waits while it is slow to), never more, so memory stays two batches.
+    # Not when the FETCH sets \Seen: a batch is marked only once the one before went out.
+    read_ahead = not sets_seen
+    pending = asyncio.ensure_future(run(chunks[0]))
+    try:
+        for index in range(1, len(chunks) + 1):
+            lines = await pending
+            if index < len(chunks) and read_ahead:
+                pending = asyncio.ensure_future(run(chunks[index]))
+            for line in lines:
+                conn.send_raw(line)
+            if index < len(chunks):
+                # The last batch goes with the tagged OK, in one write (a separate small
+                # write would wait for the client's delayed ACK).
+                await conn.flush()
+                if not read_ahead:
+                    pending = asyncio.ensure_future(run(chunks[index]))
+    finally:
+        pending.cancel()
 
 
 async def _state_batch(

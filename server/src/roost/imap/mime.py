@@ -14,6 +14,7 @@ are capped so hostile messages cost linear work.
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import struct
 from dataclasses import dataclass, field
@@ -119,25 +120,31 @@ class Structure:
     def to_bytes(self) -> bytes:
         """The kept form, read back by `Kept.load`: the version tag, the searched values
         (after their length in ten decimal digits, so the store's SQL can search them:
-        `searched_filter`), a fixed-size head, the header section, then the rendered values
-        and the tree of parts. Each is in marshal (lists, tuples, strings and numbers only;
-        decoded in C, tuples intact), so what most FETCH and SEARCH commands need is sliced
-        out without decoding the tree."""
+        `searched_filter`), a fixed-size head, the header section, the rendered values as
+        they go out (in `RENDERED` order, their lengths in the head, so a FETCH slices them
+        out without decoding anything), then the tree of parts. The searched values and the
+        tree are in marshal (lists, tuples, strings and numbers only; decoded in C, tuples
+        intact), so what most FETCH and SEARCH commands need is had without decoding the
+        tree."""
         searched = marshal.dumps(self.searched, 4)
-        rendered = marshal.dumps(self.rendered, 4)
-        head = _HEAD.pack(self.size, len(self.header), len(rendered))
+        rendered = [self.rendered.get(name, b"") for name in RENDERED]
+        head = _HEAD.pack(self.size, len(self.header), *map(len, rendered))
         tree = marshal.dumps(self.root.to_list(), 4)
         length = b"%010d" % len(searched)
-        return b"".join((_MAGIC, length, searched, head, self.header, rendered, tree))
+        return b"".join((_MAGIC, length, searched, head, self.header, *rendered, tree))
 
 
 SEARCHED = ("bcc", "cc", "from", "subject", "to")
 """The fields of the SEARCH keys BCC, CC, FROM, SUBJECT and TO (RFC 9051 §6.4.4)."""
-_MAGIC = b"roost-structure-3\0"
+RENDERED = ("ENVELOPE", "BODY", "BODYSTRUCTURE")
+"""The FETCH values kept encoded, in their order in the kept form."""
+_MAGIC = b"roost-structure-4\0"
 """Versions the kept form: data without it (JSON from version 1, version 2 without the
-searched values, another layout) is parsed again from the message."""
+searched values, version 3 with the rendered values in marshal, another layout) is parsed
+again from the message."""
 _LENGTH = 10  # digits of the searched values' length
-_HEAD = struct.Struct("<QII")  # message size, header section and rendered values' lengths
+_HEAD = struct.Struct("<QIIII")
+"""Message size, header section length, then each `RENDERED` value's length (0: not kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,11 +162,15 @@ class Kept:
     @classmethod
     def load(cls, data: bytes) -> Kept:
         """Raises ValueError for data written by another version: parse the message again."""
-        size, searched_end, header_start, header_end, tree = _layout(data)
+        size, searched_end, bounds = _layout(data)
         view = memoryview(data)
-        rendered = _unmarshal(view[header_end:tree])
+        rendered = {
+            name: data[start:end]
+            for name, start, end in zip(RENDERED, bounds[1:], bounds[2:], strict=False)
+            if end > start
+        }
         searched = view[_SEARCHED_START:searched_end]
-        return cls(size, data[header_start:header_end], searched, rendered, view[tree:])
+        return cls(size, data[bounds[0] : bounds[1]], searched, rendered, view[bounds[-1] :])
 
     @property
     def searched(self) -> dict[str, tuple[str, ...]]:
@@ -171,11 +182,12 @@ class Kept:
         return Structure(Part.from_list(tree), self.size, self.header, self.rendered, self.searched)
 
 
-def kept_header(data: bytes) -> tuple[bytes, dict[str, bytes]]:
-    """Only the header section and the rendered values of a kept structure, for a FETCH
-    answered from them (`roost.imap.fetchkept`); raises ValueError as `Kept.load` does."""
-    _, _, header_start, header_end, tree = _layout(data)
-    return data[header_start:header_end], _unmarshal(memoryview(data)[header_end:tree])
+def kept_bounds(data: bytes) -> tuple[int, ...]:
+    """Where the header section and the rendered values lie in a kept structure, for a
+    FETCH that slices its answer out of it (`roost.imap.fetchkept`): the header section is
+    `data[b[0]:b[1]]`, `RENDERED[i]` is `data[b[i + 1]:b[i + 2]]` (empty: not kept).
+    Raises ValueError as `Kept.load` does."""
+    return _layout(data)[2]
 
 
 def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
@@ -207,20 +219,18 @@ def _searched_end(data: bytes) -> int:
     return _SEARCHED_START + int(length)
 
 
-def _layout(data: bytes) -> tuple[int, int, int, int, int]:
-    """(message size, end of the searched values, start and end of the header section,
-    end of the rendered values) in a kept structure; ValueError for another version's
-    data or a short one."""
+def _layout(data: bytes) -> tuple[int, int, tuple[int, ...]]:
+    """(message size, end of the searched values, `kept_bounds`) of a kept structure;
+    ValueError for another version's data or a short one."""
     searched_end = _searched_end(data)
-    header_start = searched_end + _HEAD.size
-    if header_start > len(data):
+    start = searched_end + _HEAD.size
+    if start > len(data):
         raise ValueError("damaged kept structure: shorter than its head says")
-    size, header_length, rendered_length = _HEAD.unpack_from(data, searched_end)
-    header_end = header_start + header_length
-    rendered_end = header_end + rendered_length
-    if rendered_end > len(data):
+    size, *lengths = _HEAD.unpack_from(data, searched_end)
+    bounds = tuple(itertools.accumulate(lengths, initial=start))
+    if bounds[-1] > len(data):
         raise ValueError("damaged kept structure: shorter than its head says")
-    return size, searched_end, header_start, header_end, rendered_end
+    return size, searched_end, bounds
 
 
 def _unmarshal(data: memoryview) -> Any:

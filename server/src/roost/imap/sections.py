@@ -165,6 +165,23 @@ def header_section(header: Octets, section: Section) -> Octets:
     return header_picker(section)(header)
 
 
+HEADER_FIELDS_VERSION = "1"
+"""Versions what `header_picker` answers for HEADER.FIELDS: bump it when that changes,
+and the answers the store keeps (roost/store/sqlite_header_fields.py) under the old
+version are dropped instead of served."""
+_MAX_FIELD_LIST = 512
+
+
+def field_list(section: Section) -> str | None:
+    """A HEADER.FIELDS section's names as the store keeps its answers under them
+    (lower-cased, sorted, space-separated: the answer depends on nothing else); None for
+    other sections and for lists too long to be a client's listing."""
+    if section.text != "HEADER.FIELDS" or section.path:
+        return None
+    names = " ".join(sorted({name.lower() for name in section.fields}))
+    return names if len(names) <= _MAX_FIELD_LIST else None
+
+
 @functools.lru_cache(maxsize=64)
 def header_picker(section: Section) -> Callable[[Octets], Octets]:
     """`header_section` for one section, its field names compared case-insensitively and

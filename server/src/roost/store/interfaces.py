@@ -71,11 +71,12 @@ class MessageInfo(NamedTuple):
     size: int
 
 
-KeptRow = tuple[int, int, bytes, int, int, int, bytes | None]
+KeptRow = tuple[int, int, bytes, int, int, int, bytes | None, bytes | None]
 """A message as a FETCH answered from its kept structure reads it (`MailStore.kept_rows`):
 UID, MODSEQ, flags as stored (space-separated atoms, `roost.store.flags`), size,
-INTERNALDATE as Unix seconds and its zone's offset in minutes, and the kept structure
-(None while none is kept). A plain tuple: one is read per message of a mailbox listing."""
+INTERNALDATE as Unix seconds and its zone's offset in minutes, the kept structure (None
+while none is kept) and the kept HEADER.FIELDS answer of the field set asked (None while
+none is kept). A plain tuple: one is read per message of a mailbox listing."""
 
 
 def from_stored_time(seconds: int, offset_minutes: int) -> datetime:
@@ -197,7 +198,13 @@ class MailStore(Protocol):
         uids: Sequence[int],
         prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
     ) -> tuple[list[MessageInfo], dict[int, bytes]]: ...
-    def kept_rows(self, user: str, mailbox: str, uids: Sequence[int]) -> list[KeptRow]: ...
+    def kept_rows(
+        self, user: str, mailbox: str, uids: Sequence[int], field_set: int | None = None
+    ) -> list[KeptRow]: ...
+    def header_field_set(self, names: str, version: str) -> int | None: ...
+    def save_header_fields(
+        self, user: str, mailbox: str, set_id: int, answers: dict[int, bytes]
+    ) -> None: ...
     def message_readers(
         self, user: str, mailbox: str, uids: Sequence[int]
     ) -> dict[int, Callable[[], bytes]]: ...

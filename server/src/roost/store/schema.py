@@ -73,6 +73,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # IMAP's parsed MIME structure (ENVELOPE, BODYSTRUCTURE, section offsets), kept with the
     # message file it describes, so FETCH parses each message once (issue 10 §6).
     ("ALTER TABLE blobs ADD COLUMN structure BLOB",),
+    # HEADER.FIELDS answers for the field lists mail clients list mailboxes with, kept per
+    # message file as Dovecot's cache keeps the header fields clients fetch (header_cache.py).
+    (
+        # AUTOINCREMENT: an id is never reused, so a session still holding a dropped
+        # list's id cannot keep answers under another list.
+        """CREATE TABLE header_field_sets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            names TEXT NOT NULL UNIQUE,
+            used INTEGER NOT NULL)""",
+        """CREATE TABLE header_fields (
+            blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+            set_id INTEGER NOT NULL REFERENCES header_field_sets(id) ON DELETE CASCADE,
+            data BLOB NOT NULL,
+            PRIMARY KEY (blob_id, set_id)) WITHOUT ROWID""",
+    ),
 )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from roost.durable import sweep_orphans
 from roost.store.notify import ChangeFeed
 from roost.store.sqlite_directory import SQLiteDirectory
+from roost.store.sqlite_header_fields import SQLiteHeaderFields
 from roost.store.sqlite_mailboxes import SQLiteMailboxes
 from roost.store.sqlite_messages import SQLiteMessages
 from roost.store.sqlite_sync import SQLiteSync
@@ -19,7 +20,7 @@ from roost.store.sqlite_sync import SQLiteSync
 ORPHAN_GRACE_SECONDS = 3600.0
 
 
-class SQLiteStore(SQLiteDirectory, SQLiteMailboxes, SQLiteMessages, SQLiteSync):
+class SQLiteStore(SQLiteDirectory, SQLiteMailboxes, SQLiteMessages, SQLiteSync, SQLiteHeaderFields):
     """Directory and MailStore over SQLite (WAL); safe to share between threads and processes."""
 
     def __init__(

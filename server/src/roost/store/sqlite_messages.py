@@ -40,9 +40,10 @@ _INFO = _COLUMNS + " FROM messages m "
 _JOIN_BLOB = "JOIN blobs b ON b.id = m.blob_id "
 INFO_QUERY = _INFO + _JOIN_BLOB
 INFO_AND_STRUCTURE_QUERY = _COLUMNS + ", b.structure FROM messages m " + _JOIN_BLOB
-KEPT_ROW_QUERY = (  # interfaces.KeptRow
+KEPT_ROW_QUERY = (  # interfaces.KeptRow; binds a header field set's id (or NULL) first
     "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB), b.size, m.internaldate, m.tzoffset, "
-    "b.structure FROM messages m " + _JOIN_BLOB
+    "b.structure, h.data FROM messages m " + _JOIN_BLOB + "LEFT JOIN header_fields h "
+    "ON h.blob_id = m.blob_id AND h.set_id = ? "
 )
 
 

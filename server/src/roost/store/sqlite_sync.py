@@ -156,16 +156,20 @@ class SQLiteSync(SQLiteBase):
         kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
         return [message_info(row[:-1]) for row in rows], kept
 
-    def kept_rows(self, user: str, mailbox: str, uids: Sequence[int]) -> list[KeptRow]:
+    def kept_rows(
+        self, user: str, mailbox: str, uids: Sequence[int], field_set: int | None = None
+    ) -> list[KeptRow]:
         """The listed messages that still exist, in UID order, as plain rows with their
-        kept structures: a FETCH answered from those alone (`roost.imap.fetchkept`) then
-        builds no `MessageInfo`, no flag tuple and no date-time per message."""
+        kept structures (and HEADER.FIELDS answers of `field_set`: sqlite_header_fields.py):
+        a FETCH answered from those alone (`roost.imap.fetchkept`) then builds no
+        `MessageInfo`, no flag tuple and no date-time per message."""
         with self._read() as conn:
             return _rows_for_uids(
                 conn,
                 KEPT_ROW_QUERY + "WHERE m.mailbox_id = ? AND ",
                 self._mailbox_id(conn, user, mailbox),
                 uids,
+                (field_set,),
             )
 
     def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:

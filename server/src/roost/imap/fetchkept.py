@@ -84,7 +84,9 @@ def _header_step(item: FetchItem, picked: dict[int, bytes] | None) -> _Step:
                 picked[row[0]] = data
         if window is not None:
             return string(bytes(partial(data, *window)))
-        return string(data)
+        # A whole answer ends in its empty line, so it is never a quoted string (`string`
+        # would find that out by scanning it): a literal.
+        return b"{%d}\r\n%s" % (len(data), data) if data[-1:] == b"\n" else string(data)
 
     return step
 

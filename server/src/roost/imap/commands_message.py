@@ -180,32 +180,42 @@ async def _fetch_in_batches(
         return await conn.store_call(work, chunk)
 
     run: Callable[[list[int]], Awaitable[list[bytes]]] = in_thread
+    # A batch made in a worker thread is read ahead: the next is made while this one is
+    # written and the client reads it (flush waits while it is slow to), never more, so
+    # memory stays two batches. Not when the FETCH sets \Seen (a batch is marked only once
+    # the one before went out), nor for batches made on the event loop (nothing to overlap).
+    read_ahead = not sets_seen
     if state_only(items):
         state_lines = StateLines(items, uid=by_uid, modseq=with_modseq)
         run = functools.partial(_state_batch, conn, state_lines, changed_since)
+        read_ahead = False
     chunks = [uids[start : start + batch] for start in range(0, len(uids), batch)]
-    if not chunks:
-        return
-    # One batch is read ahead: the next is made while this one is written and the client
-    # reads it (flush waits while it is slow to), never more, so memory stays two batches.
-    # Not when the FETCH sets \Seen: a batch is marked only once the one before went out.
-    read_ahead = not sets_seen
-    pending = asyncio.ensure_future(run(chunks[0]))
+    await _send_batches(conn, chunks, run, read_ahead=read_ahead)
+
+
+async def _send_batches(
+    conn: IMAPConnection,
+    chunks: list[list[int]],
+    run: Callable[[list[int]], Awaitable[list[bytes]]],
+    *,
+    read_ahead: bool,
+) -> None:
+    ahead: asyncio.Future[list[bytes]] | None = None
     try:
-        for index in range(1, len(chunks) + 1):
-            lines = await pending
-            if index < len(chunks) and read_ahead:
-                pending = asyncio.ensure_future(run(chunks[index]))
+        for index, chunk in enumerate(chunks):
+            if index:
+                # Out with the previous batch; the last one goes with the tagged OK, in one
+                # write (a separate small write would wait for the client's delayed ACK).
+                await conn.flush()
+            lines = await (ahead if ahead is not None else run(chunk))
+            ahead = None
+            if read_ahead and index + 1 < len(chunks):
+                ahead = asyncio.ensure_future(run(chunks[index + 1]))
             for line in lines:
                 conn.send_raw(line)
-            if index < len(chunks):
-                # The last batch goes with the tagged OK, in one write (a separate small
-                # write would wait for the client's delayed ACK).
-                await conn.flush()
-                if not read_ahead:
-                    pending = asyncio.ensure_future(run(chunks[index]))
     finally:
-        pending.cancel()
+        if ahead is not None:
+            ahead.cancel()
 
 
 async def _state_batch(
@@ -217,14 +227,14 @@ async def _state_batch(
     cost more than that on a busy machine; the loop serves other sessions between batches."""
     await asyncio.sleep(0)
     user, view = selected_mailbox(conn)
-    lines = []
+    rows = []
     for uid, modseq, flags in conn.endpoint.store.flag_states(user, view.name, chunk):
         if changed_since is not None and modseq <= changed_since:
             continue
         seq = view.seq_of(uid)
         if seq is not None:
-            lines.append(state_lines.line(seq, uid, modseq, flags))
-    return lines
+            rows.append((seq, uid, modseq, flags))
+    return state_lines.lines(rows)
 
 
 async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:

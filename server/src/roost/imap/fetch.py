@@ -9,8 +9,9 @@ FETCH neither blocks the event loop nor holds the whole mailbox in memory.
 from __future__ import annotations
 
 import functools
+import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -283,7 +284,7 @@ class Message:
 
 _STATE_ITEMS = {"UID": (b"UID %d", 1), "MODSEQ": (b"MODSEQ (%d)", 2), "FLAGS": (b"FLAGS (%s)", 3)}
 """The items a FETCH can answer from (UID, MODSEQ, flags) alone: their form in the response
-and where `StateLines.line` finds their value."""
+and where `StateLines.lines` finds their value in a row."""
 
 
 def state_only(items: list[FetchItem]) -> bool:
@@ -303,12 +304,14 @@ class StateLines:
             names.append("MODSEQ")
         shown = b" ".join(_STATE_ITEMS[name][0] for name in names)
         self._template = b"* %%d FETCH (%s)\r\n" % shown
-        self._picks = [_STATE_ITEMS[name][1] for name in names]
+        # The sequence number, then each item's value: always a tuple (two items at least).
+        self._pick = operator.itemgetter(0, *[_STATE_ITEMS[name][1] for name in names])
 
-    def line(self, seq: int, uid: int, modseq: int, flags: bytes) -> bytes:
-        """Flags as stored: space-separated atoms, checked when stored (roost.store.flags)."""
-        row = (seq, uid, modseq, flags)
-        return self._template % (seq, *[row[pick] for pick in self._picks])
+    def lines(self, rows: Iterable[tuple[int, int, int, bytes]]) -> list[bytes]:
+        """The lines for (sequence number, UID, MODSEQ, flags) rows, flags as stored:
+        space-separated atoms, checked when stored (roost.store.flags)."""
+        template, pick = self._template, self._pick
+        return [template % pick(row) for row in rows]
 
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:

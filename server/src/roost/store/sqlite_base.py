@@ -78,6 +78,20 @@ class SQLiteBase(Database):
         )
         return int(cursor.lastrowid or 0)
 
+    def _write_per_message(
+        self, user: str, mailbox: str, statement: str, values: dict[int, tuple[object, ...]]
+    ) -> None:
+        """`statement` once per message (by UID) in one write transaction, bound to that
+        message's values, then the mailbox's id and the UID: what readers derived from
+        message files, kept for the next reader."""
+        if not values:
+            return
+        with self._write() as conn:
+            mailbox_id = self._mailbox_id(conn, user, mailbox)
+            conn.executemany(
+                statement, [(*params, mailbox_id, uid) for uid, params in values.items()]
+            )
+
     @staticmethod
     def _release_blobs(conn: sqlite3.Connection, blob_ids: Iterable[int]) -> list[str]:
         """Drop blobs no message references; returns their files, to unlink after the commit."""

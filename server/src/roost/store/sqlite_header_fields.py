@@ -70,13 +70,11 @@ class SQLiteHeaderFields(SQLiteBase):
         was kept meanwhile by another session (or a list dropped meanwhile) is left as
         is. Losing them in a crash costs only picking them again, so one commit serves a
         whole batch."""
-        if not answers:
-            return
-        with self._write() as conn:
-            mailbox_id = self._mailbox_id(conn, user, mailbox)
-            conn.executemany(
-                "INSERT OR IGNORE INTO header_fields (blob_id, set_id, data) "
-                "SELECT m.blob_id, s.id, ? FROM messages m, header_field_sets s "
-                "WHERE m.mailbox_id = ? AND m.uid = ? AND s.id = ?",
-                [(data, mailbox_id, uid, set_id) for uid, data in answers.items()],
-            )
+        self._write_per_message(
+            user,
+            mailbox,
+            "INSERT OR IGNORE INTO header_fields (blob_id, set_id, data) "
+            "SELECT m.blob_id, s.id, ? FROM messages m, header_field_sets s "
+            "WHERE s.id = ? AND m.mailbox_id = ? AND m.uid = ?",
+            {uid: (data, set_id) for uid, data in answers.items()},
+        )

@@ -175,15 +175,13 @@ class SQLiteSync(SQLiteBase):
     def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
         """Keep what a reader derived from message files (immutable, so it never goes stale);
         losing it in a crash costs only a parse, so one commit serves a whole batch."""
-        if not structures:
-            return
-        with self._write() as conn:
-            mailbox_id = self._mailbox_id(conn, user, mailbox)
-            conn.executemany(
-                "UPDATE blobs SET structure = ? WHERE id = "
-                "(SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?)",
-                [(data, mailbox_id, uid) for uid, data in structures.items()],
-            )
+        self._write_per_message(
+            user,
+            mailbox,
+            "UPDATE blobs SET structure = ? WHERE id = "
+            "(SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?)",
+            {uid: (data,) for uid, data in structures.items()},
+        )
 
     def message_readers(
         self, user: str, mailbox: str, uids: Sequence[int]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from roost.imap import bodystructure
 from roost.imap.errors import UnknownCTEError
-from roost.imap.mime import Kept, Part, Structure, parse
+from roost.imap.mime import Kept, Part, Structure, parse, text_parts
 from roost.imap.msgview import LoadedMessage
 from roost.imap.search import Bounds, parse_search
 from roost.imap.sections import Section, binary_section, body_section
@@ -72,7 +72,9 @@ def _values_ok(value: object) -> bool:
 
 def _exercise(raw: bytes) -> Structure:
     structure = parse(raw)
-    assert Kept.load(structure.to_bytes()).structure() == structure
+    kept = Kept.load(structure.to_bytes())
+    assert kept.structure() == structure
+    assert kept.text_parts == text_parts(structure.root)
     full = bodystructure.body(structure, extensible=True)
     assert _values_ok(full) and _values_ok(bodystructure.envelope(structure))
     assert _values_ok(bodystructure.body(structure, extensible=False))

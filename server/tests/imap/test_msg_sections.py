@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from roost.imap import bodystructure
 from roost.imap.errors import BadCommandError, UnknownCTEError
-from roost.imap.mime import Kept, parse
+from roost.imap.mime import Kept, parse, text_parts
 from roost.imap.sections import (
     Section,
     binary_section,
@@ -128,8 +128,10 @@ def test_binary_decodes_lenient_base64_and_quoted_printable():
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.eml")), ids=lambda p: p.name)
 def test_structure_survives_its_cache_form(path):
     structure = parse(path.read_bytes())
-    cached = Kept.load(structure.to_bytes()).structure()
+    kept = Kept.load(structure.to_bytes())
+    cached = kept.structure()
     assert cached == structure
+    assert kept.text_parts == text_parts(structure.root)
     assert bodystructure.body(cached, extensible=True) == bodystructure.body(
         structure, extensible=True
     )
@@ -144,6 +146,25 @@ def test_cache_from_another_version_is_refused():
         Kept.load(kept[:40])
     with pytest.raises(ValueError, match="damaged"):
         Kept.load(kept[:-5]).structure()
+
+
+def test_text_parts_are_the_searchable_leaves_in_message_order():
+    """text/* and message/* leaves, inside attached messages too; not the attachment."""
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain; charset=ISO-8859-1\r\n"
+        b"Content-Transfer-Encoding: Quoted-Printable\r\n\r\ncaf=E9\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"JVBERg==\r\n"
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner text\r\n"
+        b"--b--\r\n"
+    )
+    parts = text_parts(parse(raw).root)
+    assert [(raw[start:end], encoding, charset) for start, end, encoding, charset in parts] == [
+        (b"caf=E9", "quoted-printable", "ISO-8859-1"),
+        (b"inner text", "7bit", "us-ascii"),
+    ]
+    assert Kept.load(parse(raw).to_bytes()).text_parts == parts
 
 
 def test_kept_header_is_the_header_section():

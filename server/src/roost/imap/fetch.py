@@ -167,6 +167,20 @@ class Structures:
             self._searched[uid] = searched
         return searched.get(name, ())
 
+    def text_parts(self, uid: int, raw: Callable[[], bytes]) -> list[mime.TextPart]:
+        """The parts a SEARCH on body text reads, from what was kept without building the
+        tree of parts (a third of such a SEARCH's work otherwise)."""
+        structure = self._parsed.get(uid)
+        if structure is None:
+            kept = self._load(uid)
+            if kept is not None:
+                try:
+                    return kept.text_parts
+                except ValueError:  # the kept text parts are damaged: parse again
+                    pass
+            structure = self.get(uid, raw)
+        return mime.text_parts(structure.root)
+
     def rendered(self, uid: int, raw: Callable[[], bytes], name: str) -> Encoded:
         """ENVELOPE, BODY or BODYSTRUCTURE as encoded when the message was first parsed."""
         kept = self._load(uid) if uid not in self._parsed else None
@@ -277,6 +291,9 @@ class Message:
 
     def searched(self, name: str) -> tuple[str, ...]:
         return self._structures.searched(self.info.uid, self.raw, name)
+
+    def text_parts(self) -> list[mime.TextPart]:
+        return self._structures.text_parts(self.info.uid, self.raw)
 
     def rendered(self, name: str) -> Encoded:
         return self._structures.rendered(self.info.uid, self.raw, name)

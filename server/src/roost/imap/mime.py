@@ -122,16 +122,40 @@ class Structure:
         (after their length in ten decimal digits, so the store's SQL can search them:
         `searched_filter`), a fixed-size head, the header section, the rendered values as
         they go out (in `RENDERED` order, their lengths in the head, so a FETCH slices them
-        out without decoding anything), then the tree of parts. The searched values and the
-        tree are in marshal (lists, tuples, strings and numbers only; decoded in C, tuples
-        intact), so what most FETCH and SEARCH commands need is had without decoding the
-        tree."""
+        out without decoding anything), the text parts (`text_parts`: a SEARCH on body
+        text), then the tree of parts. The searched values, text parts and tree are in
+        marshal (lists, tuples, strings and numbers only; decoded in C, tuples intact), so
+        what most FETCH and SEARCH commands need is had without decoding the tree."""
         searched = marshal.dumps(self.searched, 4)
         rendered = [self.rendered.get(name, b"") for name in RENDERED]
-        head = _HEAD.pack(self.size, len(self.header), *map(len, rendered))
+        texts = marshal.dumps(text_parts(self.root), 4)
+        head = _HEAD.pack(self.size, len(self.header), *map(len, rendered), len(texts))
         tree = marshal.dumps(self.root.to_list(), 4)
         length = b"%010d" % len(searched)
-        return b"".join((_MAGIC, length, searched, head, self.header, *rendered, tree))
+        return b"".join((_MAGIC, length, searched, head, self.header, *rendered, texts, tree))
+
+
+TextPart = tuple[int, int, str, str | None]
+"""A part a SEARCH on body text reads: where its body starts and ends in the message, its
+transfer encoding (lower-cased; "7bit" when none is named) and its charset parameter."""
+
+
+def text_parts(root: Part) -> list[TextPart]:
+    """The text/* and message/* leaves (message/delivery-status is text too, RFC 3464), those
+    inside attached messages included (RFC 9051 §6.4.4 BODY searches the body, which holds
+    them), in message order. Other types are binary data, unsearched as in Dovecot."""
+    found: list[TextPart] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_multipart:
+            stack.extend(reversed(node.parts))
+        elif node.is_message and node.message is not None:
+            stack.append(node.message)
+        elif node.type.lower() in ("text", "message"):
+            encoding = (node.encoding or "7bit").lower()
+            found.append((node.body, node.end, encoding, node.param("charset")))
+    return found
 
 
 SEARCHED = ("bcc", "cc", "from", "subject", "to")
@@ -143,20 +167,23 @@ _MAGIC = b"roost-structure-4\0"
 searched values, version 3 with the rendered values in marshal, another layout) is parsed
 again from the message."""
 _LENGTH = 10  # digits of the searched values' length
-_HEAD = struct.Struct("<QIIII")
-"""Message size, header section length, then each `RENDERED` value's length (0: not kept)."""
+_HEAD = struct.Struct("<QIIIII")
+"""Message size, header section length, each `RENDERED` value's length (0: not kept), then
+the text parts' length."""
 
 
 @dataclass(frozen=True, slots=True)
 class Kept:
     """A kept structure decoded only as far as asked: the header section and rendered
-    values at once (header FETCH, ENVELOPE, BODYSTRUCTURE), the searched values and the tree
-    of parts on first need (header SEARCH; body sections, SEARCH on body text)."""
+    values at once (header FETCH, ENVELOPE, BODYSTRUCTURE), the searched values, text parts
+    and the tree of parts on first need (header SEARCH; SEARCH on body text; body
+    sections)."""
 
     size: int
     header: bytes
     searched_data: memoryview
     rendered: dict[str, bytes]
+    texts: memoryview
     tree: memoryview
 
     @classmethod
@@ -170,12 +197,17 @@ class Kept:
             if end > start
         }
         searched = view[_SEARCHED_START:searched_end]
-        return cls(size, data[bounds[0] : bounds[1]], searched, rendered, view[bounds[-1] :])
+        header, texts = data[bounds[0] : bounds[1]], view[bounds[-2] : bounds[-1]]
+        return cls(size, header, searched, rendered, texts, view[bounds[-1] :])
 
     @property
     def searched(self) -> dict[str, tuple[str, ...]]:
         """Decoded when asked: a FETCH never needs them (SEARCH uses `kept_searched`)."""
         return _unmarshal(self.searched_data)
+
+    @property
+    def text_parts(self) -> list[TextPart]:
+        return _unmarshal(self.texts)
 
     def structure(self) -> Structure:
         tree = _unmarshal(self.tree)
@@ -185,7 +217,8 @@ class Kept:
 def kept_bounds(data: bytes) -> tuple[int, ...]:
     """Where the header section and the rendered values lie in a kept structure, for a
     FETCH that slices its answer out of it (`roost.imap.fetchkept`): the header section is
-    `data[b[0]:b[1]]`, `RENDERED[i]` is `data[b[i + 1]:b[i + 2]]` (empty: not kept).
+    `data[b[0]:b[1]]`, `RENDERED[i]` is `data[b[i + 1]:b[i + 2]]` (empty: not kept), the
+    text parts end at `b[-1]`.
     Raises ValueError as `Kept.load` does."""
     return _layout(data)[2]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeAlias
 
-from roost.imap.mime import Structure, parse
+from roost.imap.mime import Structure, TextPart, parse, text_parts
 
 Value: TypeAlias = "int | bytes | str | Sequence[Value] | None"
 """IMAP data as Python values, both ways: None = NIL, int = number, bytes = a string (quoted
@@ -54,6 +54,11 @@ class MessageView(Protocol):
         structure (`Structure.searched`); None when none are kept (SEARCH decodes them)."""
         ...
 
+    def text_parts(self) -> Sequence[TextPart]:
+        """The parts a SEARCH on body text reads (`mime.text_parts` of the structure),
+        without building the parts if kept."""
+        ...
+
 
 @dataclass
 class LoadedMessage:
@@ -84,3 +89,6 @@ class LoadedMessage:
 
     def searched(self, name: str) -> Sequence[str] | None:
         return None  # parsed here, not kept: nothing decoded ahead
+
+    def text_parts(self) -> Sequence[TextPart]:
+        return text_parts(self.structure().root)

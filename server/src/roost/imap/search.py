@@ -96,7 +96,7 @@ class _Message:
 
     def body(self) -> str:
         if self._body is None:
-            self._body = body_text(self.raw(), self.structure())
+            self._body = body_text(self.raw(), self.view.text_parts())
         return self._body
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import binascii
 import codecs
 import re
+from collections.abc import Sequence
 
 from roost.imap import mimeheaders
-from roost.imap.mime import SEARCHED, Part, Structure
+from roost.imap.mime import SEARCHED, TextPart
 from roost.imap.sections import IDENTITY_ENCODINGS, decode_transfer
 
 MAX_BODY_TEXT = 50 * 1024 * 1024
@@ -23,6 +24,7 @@ _BETWEEN_WORDS = re.compile(r"(\?=)[ \t\r\n]+(=\?)")
 
 
 _ASCII = frozenset({"us-ascii", "ascii", "us_ascii", "646"})
+_DECODABLE = IDENTITY_ENCODINGS | {"base64", "quoted-printable"}
 
 
 def to_text(data: bytes, charset: str | None) -> str:
@@ -89,35 +91,17 @@ def searched_values(header: bytes) -> dict[str, tuple[str, ...]]:
     return {name: tuple(values) for name, values in found.items()}
 
 
-def _text_parts(part: Part) -> list[Part]:
-    """The text/* and message/* leaves (message/delivery-status is text too, RFC 3464), those
-    inside attached messages included (RFC 9051 §6.4.4 BODY searches the body, which holds
-    them). Other types are binary data, unsearched as in Dovecot."""
-    found: list[Part] = []
-    stack = [part]
-    while stack:
-        node = stack.pop()
-        if node.is_multipart:
-            stack.extend(reversed(node.parts))
-        elif node.is_message and node.message is not None:
-            stack.append(node.message)
-        elif node.type.lower() in ("text", "message"):
-            found.append(node)
-    return found
-
-
-def body_text(raw: bytes, structure: Structure) -> str:
-    """The decoded text of every text part, case-folded, joined by newlines."""
+def body_text(raw: bytes, parts: Sequence[TextPart]) -> str:
+    """The decoded text of every text part (`mime.text_parts`), case-folded, joined by
+    newlines."""
     out: list[str] = []
     budget = MAX_BODY_TEXT
-    for part in _text_parts(structure.root):
+    for start, end, encoding, charset in parts:
         if budget <= 0:
             break
-        data = memoryview(raw)[part.body : min(part.end, part.body + budget)]
-        encoding = (part.encoding or "7bit").lower()
-        if encoding not in IDENTITY_ENCODINGS | {"base64", "quoted-printable"}:
+        if encoding not in _DECODABLE:
             continue  # undecodable content is not searched (as Dovecot)
-        decoded = decode_transfer(data, encoding)
+        decoded = decode_transfer(memoryview(raw)[start : min(end, start + budget)], encoding)
         budget -= len(decoded)
-        out.append(to_text(bytes(decoded), part.param("charset")).casefold())
+        out.append(to_text(bytes(decoded), charset).casefold())
     return "\n".join(out)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from store_fixtures import ALICE, BOB
 
-from roost.store import SchemaTooNew, SQLiteStore, StoreClosed, sqlite_messages
+from roost.store import INBOX, SchemaTooNew, SQLiteStore, StoreClosed, schema, sqlite_messages
 
 MESSAGE = b"Subject: durable\r\n\r\nstill here\r\n"
 
@@ -184,3 +184,30 @@ def test_a_database_from_a_newer_roost_is_refused(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 999")
     with pytest.raises(SchemaTooNew, match="upgrade Roost"):
         SQLiteStore(tmp_path)
+
+
+def test_a_database_of_an_earlier_version_is_migrated_with_its_mail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade finds the last release's database: the new migrations run once, what was
+    stored (messages, kept structures) is still there, and the new tables work."""
+    earlier = schema.MIGRATIONS[:-1]
+    monkeypatch.setattr(schema, "MIGRATIONS", earlier)
+    old = SQLiteStore(tmp_path)
+    old.add_domain("example.test")
+    old.add_user(ALICE, "h")
+    old.deliver([ALICE], MESSAGE)
+    [uid] = [info.uid for info in old.messages(ALICE, INBOX)]
+    old.save_structures(ALICE, INBOX, {uid: b"kept"})
+    old.close()
+    monkeypatch.undo()
+    upgraded = SQLiteStore(tmp_path)
+    conn = upgraded._conn()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(schema.MIGRATIONS)
+    assert upgraded.fetch(ALICE, INBOX, uid) == MESSAGE
+    set_id = upgraded.header_field_set("subject", "1")
+    assert set_id is not None
+    upgraded.save_header_fields(ALICE, INBOX, set_id, {uid: b"Subject: s\r\n\r\n"})
+    [row] = upgraded.kept_rows(ALICE, INBOX, [uid], set_id)
+    assert row[6:] == (b"kept", b"Subject: s\r\n\r\n")
+    upgraded.close()

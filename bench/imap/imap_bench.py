@@ -21,7 +21,10 @@ Memory
     process per connection, Roost is one process).
 
 Both use TLS on their IMAPS port with the same self-signed certificate; mbsync reaches both
-through `openssl s_client` (the certificate names mail.example.test, not 127.0.0.1). Roost
+through `openssl s_client` (the certificate names mail.example.test, not 127.0.0.1). Both
+offer COMPRESS=DEFLATE at level 6 (Dovecot through its imap_zlib plugin), which mbsync
+turns on: until 2026-11-30 Dovecot here did not offer it, so mbsync compressed everything
+it read from Roost and nothing it read from Dovecot. Roost
 verifies passwords with Argon2id, Dovecot here with PLAIN from a passwd-file; after the first
 login Roost's verified-credentials cache answers, as Dovecot's auth cache would.
 """

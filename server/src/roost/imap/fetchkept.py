@@ -10,7 +10,7 @@ general way, which also parses and keeps its structure: the bytes are the same e
 (tests/imap/test_fetch_kept.py compares them).
 
 The first HEADER.FIELDS item's answer comes from the store when it keeps that field list
-(`field_names`; roost/store/sqlite_header_fields.py): picking fields out of a header is
+(`kept_fields`; roost/store/sqlite_header_fields.py): picking fields out of a header is
 most of a listing's cost otherwise. Answers picked here for a kept list are collected in
 `picked` for the caller to keep.
 """

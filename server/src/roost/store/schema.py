@@ -74,7 +74,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # message file it describes, so FETCH parses each message once (issue 10 §6).
     ("ALTER TABLE blobs ADD COLUMN structure BLOB",),
     # HEADER.FIELDS answers for the field lists mail clients list mailboxes with, kept per
-    # message file as Dovecot's cache keeps the header fields clients fetch (header_cache.py).
+    # message file as Dovecot's cache keeps the header fields clients fetch
+    # (sqlite_header_fields.py).
     (
         # AUTOINCREMENT: an id is never reused, so a session still holding a dropped
         # list's id cannot keep answers under another list.

@@ -210,4 +210,6 @@ def test_a_database_of_an_earlier_version_is_migrated_with_its_mail(
     upgraded.save_header_fields(ALICE, INBOX, set_id, {uid: b"Subject: s\r\n\r\n"})
     [row] = upgraded.kept_rows(ALICE, INBOX, [uid], set_id)
     assert row[6:] == (b"kept", b"Subject: s\r\n\r\n")
+    upgraded.save_structures(ALICE, INBOX, {}, {uid: b"values"})
+    assert upgraded.search_rows(ALICE, INBOX, [uid])[1:] == ({uid: b"kept"}, {uid: b"values"})
     upgraded.close()

@@ -34,11 +34,17 @@ def test_changes_since_a_modseq_are_new_changed_and_expunged(store: SQLiteStore)
 def test_structures_are_kept_per_message_and_go_with_it(store: SQLiteStore) -> None:
     uid = store.append(ALICE, INBOX, b"Subject: s\r\n\r\nbody\r\n")
     assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
-    store.save_structures(ALICE, INBOX, {uid: b"[1]"})
+    assert store.search_rows(ALICE, INBOX, [uid])[1:] == ({}, {})
+    store.save_structures(ALICE, INBOX, {uid: b"[1]"}, {uid: b"values"})
     assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {uid: b"[1]"}
+    assert store.search_rows(ALICE, INBOX, [uid])[1:] == ({uid: b"[1]"}, {uid: b"values"})
+    store.save_structures(ALICE, INBOX, {}, {uid: b"values again"})  # replaced, not added
+    assert store.search_rows(ALICE, INBOX, [uid])[1:] == ({uid: b"[1]"}, {uid: b"values again"})
     store.store_flags(ALICE, INBOX, [uid], ["\\Deleted"])
     store.expunge(ALICE, INBOX)
     assert store.infos_and_structures(ALICE, INBOX, [uid])[1] == {}
+    conn = store._conn()
+    assert conn.execute("SELECT count(*) FROM searched_values").fetchone()[0] == 0
 
 
 def test_kept_rows_carry_what_message_infos_do_and_the_kept_structure(
@@ -146,22 +152,28 @@ def test_selection_has_uids_keywords_first_unseen_and_what_changed(store: SQLite
     assert store.selection(ALICE, INBOX).first_unseen == 0
 
 
-def test_prefilter_leaves_out_only_kept_structures_that_lack_a_needle(store: SQLiteStore) -> None:
-    """Only the section after the prefix and its ten-digit length is searched."""
+def test_prefilter_leaves_out_only_kept_values_that_lack_a_needle(store: SQLiteStore) -> None:
+    """The searched values after the prefix are searched, not the structure."""
     uids = [store.append(ALICE, INBOX, b"Subject: %d\r\n\r\nx\r\n" % n) for n in range(6)]
     store.save_structures(
         ALICE,
         INBOX,
+        dict.fromkeys(uids, b"structure: invoice r\xc3\xa9sum\xc3\xa9"),
         {
-            uids[0]: b"layout-1:0000000017invoice r\xc3\xa9sum\xc3\xa9 outside",
-            uids[1]: b"layout-1:0000000007invoice r\xc3\xa9sum\xc3\xa9",  # not in the section
-            uids[2]: b"layout-1:0000000007nothing invoice r\xc3\xa9sum\xc3\xa9",
-            uids[3]: b"layout-0:0000000007nothing, but another layout",
-            uids[4]: b"layout-1:00000x0007damaged",
+            uids[0]: b"values-1:invoice r\xc3\xa9sum\xc3\xa9",
+            uids[1]: b"values-1:invoice only",
+            uids[2]: b"values-1:nothing",
+            uids[3]: b"values-0:nothing, but another version",
+            uids[4]: b"values-1:r\xc3\xa9sum\xc3\xa9, invoice",
         },
     )  # uids[5] has none kept
-    prefilter = (b"layout-1:", (b"invoice", "résumé".encode()))
-    infos, kept = store.infos_and_structures(ALICE, INBOX, uids, prefilter)
-    assert [info.uid for info in infos] == [uids[0], uids[3], uids[4], uids[5]]
-    assert list(kept) == [uids[0], uids[3], uids[4]]
-    assert len(store.infos_and_structures(ALICE, INBOX, uids)[0]) == 6
+    prefilter = (b"values-1:", (b"invoice", "résumé".encode()))
+    infos, kept, searched = store.search_rows(ALICE, INBOX, uids, prefilter)
+    left_in = [uids[0], uids[3], uids[4], uids[5]]
+    assert [info.uid for info in infos] == left_in
+    assert list(kept) == left_in
+    assert list(searched) == [uids[0], uids[3], uids[4]]
+    assert searched[uids[3]] == b"values-0:nothing, but another version"
+    infos, kept, searched = store.search_rows(ALICE, INBOX, uids)
+    assert [info.uid for info in infos] == uids and list(searched) == uids[:5]
+    assert infos == store.message_infos(ALICE, INBOX, uids)

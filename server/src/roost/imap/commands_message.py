@@ -173,7 +173,7 @@ async def _fetch_in_batches(
                 continue
             if field_set is not None and kept_lines is not None:
                 kept_lines.pick(info.uid, message.header())
-        store.save_structures(user, view.name, structures.new)
+        store.save_structures(user, view.name, structures.new, structures.new_searched)
         return lines
 
     async def in_thread(chunk: list[int]) -> list[bytes]:

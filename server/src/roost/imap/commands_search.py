@@ -40,10 +40,10 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
         for start in range(0, len(uids), batch):
             chunk = uids[start : start + batch]
             if looks_inside:
-                infos, kept = store.infos_and_structures(user, view.name, chunk, prefilter)
+                infos, kept, searched = store.search_rows(user, view.name, chunk, prefilter)
             else:
-                infos, kept = store.message_infos(user, view.name, chunk), {}
-            structures = Structures(kept)
+                infos, kept, searched = store.message_infos(user, view.name, chunk), {}, {}
+            structures = Structures(kept, searched)
             readers = Readers(lambda chunk=chunk: store.message_readers(user, view.name, chunk))
             for info in infos:
                 seq = view.seq_of(info.uid)
@@ -57,7 +57,7 @@ async def search(conn: IMAPConnection, command: Command, by_uid: bool = False) -
                     continue
                 found.append(info.uid)
                 highest = max(highest, info.modseq)
-            store.save_structures(user, view.name, structures.new)
+            store.save_structures(user, view.name, structures.new, structures.new_searched)
         return found, highest
 
     found, highest = await conn.store_call(run)

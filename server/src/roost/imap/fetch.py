@@ -124,14 +124,18 @@ def _item(text: str) -> FetchItem:
 class Structures:
     """Parsed MIME structures for one batch of messages: those the store kept, plus those
     parsed now (first FETCH or SEARCH that needs one), which the caller saves back, so each
-    message is parsed once in its life (issue 10 §6)."""
+    message is parsed once in its life (issue 10 §6). The decoded values of the header
+    SEARCH keys are kept apart from the structure (`mime.keep_searched`): `searched` holds
+    those the store kept, `new_searched` those decoded now, to save with `new`."""
 
-    def __init__(self, kept: dict[int, bytes]) -> None:
+    def __init__(self, kept: dict[int, bytes], searched: dict[int, bytes] | None = None) -> None:
         self._kept = kept
+        self._kept_searched = searched or {}
         self._loaded: dict[int, mime.Kept | None] = {}
         self._parsed: dict[int, mime.Structure] = {}
         self._searched: dict[int, dict[str, tuple[str, ...]]] = {}
         self.new: dict[int, bytes] = {}
+        self.new_searched: dict[int, bytes] = {}
 
     def get(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = self._parsed.get(uid)
@@ -153,18 +157,18 @@ class Structures:
         return kept.header if kept is not None else self.get(uid, raw).header
 
     def searched(self, uid: int, raw: Callable[[], bytes], name: str) -> tuple[str, ...]:
-        """A `mime.SEARCHED` field's values as decoded when the message was first parsed:
-        only that part of a kept structure is decoded."""
+        """A `mime.SEARCHED` field's values as decoded when the message was first parsed,
+        without loading its structure; decoded from the header section now when none (or
+        another version's) were kept."""
         searched = self._searched.get(uid)
         if searched is None:
-            data = self._kept.get(uid)
+            data = self._kept_searched.get(uid)
             try:
                 searched = mime.kept_searched(data) if data is not None else None
-            except ValueError:  # kept by another version of the parser: parse again
+            except ValueError:  # kept by another version, or damaged: decode again
                 searched = None
             if searched is None:
-                searched = self.get(uid, raw).searched
-            self._searched[uid] = searched
+                searched = self._decode_searched(uid, self.header(uid, raw))
         return searched.get(name, ())
 
     def text_parts(self, uid: int, raw: Callable[[], bytes]) -> list[mime.TextPart]:
@@ -207,9 +211,15 @@ class Structures:
     def _parse(self, uid: int, raw: Callable[[], bytes]) -> mime.Structure:
         structure = mime.parse(raw())
         structure.rendered.update(_renderings(structure))
-        structure.searched.update(searched_values(structure.header))
         self.new[uid] = structure.to_bytes()
+        if uid not in self._searched:
+            self._decode_searched(uid, structure.header)
         return structure
+
+    def _decode_searched(self, uid: int, header: bytes) -> dict[str, tuple[str, ...]]:
+        searched = self._searched[uid] = searched_values(header)
+        self.new_searched[uid] = mime.keep_searched(searched)
+        return searched
 
 
 def _renderings(structure: mime.Structure) -> dict[str, bytes]:

@@ -5,7 +5,7 @@ header and body lie and what FETCH needs from its MIME fields, plus the message'
 section itself; `Structure.to_bytes` / `Kept.load` let the caller keep it beside the message
 so ENVELOPE, BODYSTRUCTURE, BODY[section], header FETCH and header SEARCH never re-parse, and
 header FETCH and SEARCH never read the message file (the header SEARCH keys find their fields
-already decoded: `Structure.searched`). Bodies are never copied: sections are
+already decoded, kept apart: `keep_searched`). Bodies are never copied: sections are
 offsets into the raw message. Broken MIME is parsed the way Dovecot does rather than refused:
 a missing closing boundary ends the part at its parent's end, a multipart without a boundary
 parameter is a single text part, bare LF counts as a line end, and nesting and part counts
@@ -107,32 +107,26 @@ class Structure:
     """The parsed message: `root` is the whole message as a part (its envelope set),
     `header` its header section as written (`root.start` to `root.body`), `rendered`
     FETCH values derived from the rest, already encoded (filled and read by the FETCH code:
-    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts), and `searched` the
-    values of the SEARCHED fields as the header SEARCH keys compare them, decoded and
-    case-folded (filled by the FETCH code with `searchtext.searched_values`)."""
+    ENVELOPE and BODYSTRUCTURE then cost no rebuilding of the parts)."""
 
     root: Part
     size: int
     header: bytes
     rendered: dict[str, bytes] = field(default_factory=dict)
-    searched: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """The kept form, read back by `Kept.load`: the version tag, the searched values
-        (after their length in ten decimal digits, so the store's SQL can search them:
-        `searched_filter`), a fixed-size head, the header section, the rendered values as
-        they go out (in `RENDERED` order, their lengths in the head, so a FETCH slices them
-        out without decoding anything), the text parts (`text_parts`: a SEARCH on body
-        text), then the tree of parts. The searched values, text parts and tree are in
-        marshal (lists, tuples, strings and numbers only; decoded in C, tuples intact), so
-        what most FETCH and SEARCH commands need is had without decoding the tree."""
-        searched = marshal.dumps(self.searched, 4)
+        """The kept form, read back by `Kept.load`: the version tag, a fixed-size head, the
+        header section, the rendered values as they go out (in `RENDERED` order, their
+        lengths in the head, so a FETCH slices them out without decoding anything), the
+        text parts (`text_parts`: a SEARCH on body text), then the tree of parts. The text
+        parts and tree are in marshal (lists, tuples, strings and numbers only; decoded in
+        C, tuples intact), so what most FETCH and SEARCH commands need is had without
+        decoding the tree."""
         rendered = [self.rendered.get(name, b"") for name in RENDERED]
         texts = marshal.dumps(text_parts(self.root), 4)
         head = _HEAD.pack(self.size, len(self.header), *map(len, rendered), len(texts))
         tree = marshal.dumps(self.root.to_list(), 4)
-        length = b"%010d" % len(searched)
-        return b"".join((_MAGIC, length, searched, head, self.header, *rendered, texts, tree))
+        return b"".join((_MAGIC, head, self.header, *rendered, texts, tree))
 
 
 TextPart = tuple[int, int, str, str | None]
@@ -162,26 +156,25 @@ SEARCHED = ("bcc", "cc", "from", "subject", "to")
 """The fields of the SEARCH keys BCC, CC, FROM, SUBJECT and TO (RFC 9051 §6.4.4)."""
 RENDERED = ("ENVELOPE", "BODY", "BODYSTRUCTURE")
 """The FETCH values kept encoded, in their order in the kept form."""
-_MAGIC = b"roost-structure-4\0"
+_MAGIC = b"roost-structure-5\0"
 """Versions the kept form: data without it (JSON from version 1, version 2 without the
-searched values, version 3 with the rendered values in marshal, another layout) is parsed
-again from the message."""
-_LENGTH = 10  # digits of the searched values' length
+searched values, version 3 with the rendered values in marshal, version 4 with the searched
+values inside, another layout) is parsed again from the message."""
 _HEAD = struct.Struct("<QIIIII")
 """Message size, header section length, each `RENDERED` value's length (0: not kept), then
 the text parts' length."""
+_SEARCHED_MAGIC = b"roost-searched-1\0"
+"""Versions the kept searched values (`keep_searched`) as `_MAGIC` the structure."""
 
 
 @dataclass(frozen=True, slots=True)
 class Kept:
     """A kept structure decoded only as far as asked: the header section and rendered
-    values at once (header FETCH, ENVELOPE, BODYSTRUCTURE), the searched values, text parts
-    and the tree of parts on first need (header SEARCH; SEARCH on body text; body
-    sections)."""
+    values at once (header FETCH, ENVELOPE, BODYSTRUCTURE), the text parts and the tree of
+    parts on first need (SEARCH on body text; body sections)."""
 
     size: int
     header: bytes
-    searched_data: memoryview
     rendered: dict[str, bytes]
     texts: memoryview
     tree: memoryview
@@ -189,21 +182,15 @@ class Kept:
     @classmethod
     def load(cls, data: bytes) -> Kept:
         """Raises ValueError for data written by another version: parse the message again."""
-        size, searched_end, bounds = _layout(data)
+        size, bounds = _layout(data)
         view = memoryview(data)
         rendered = {
             name: data[start:end]
             for name, start, end in zip(RENDERED, bounds[1:], bounds[2:], strict=False)
             if end > start
         }
-        searched = view[_SEARCHED_START:searched_end]
         header, texts = data[bounds[0] : bounds[1]], view[bounds[-2] : bounds[-1]]
-        return cls(size, header, searched, rendered, texts, view[bounds[-1] :])
-
-    @property
-    def searched(self) -> dict[str, tuple[str, ...]]:
-        """Decoded when asked: a FETCH never needs them (SEARCH uses `kept_searched`)."""
-        return _unmarshal(self.searched_data)
+        return cls(size, header, rendered, texts, view[bounds[-1] :])
 
     @property
     def text_parts(self) -> list[TextPart]:
@@ -211,7 +198,7 @@ class Kept:
 
     def structure(self) -> Structure:
         tree = _unmarshal(self.tree)
-        return Structure(Part.from_list(tree), self.size, self.header, self.rendered, self.searched)
+        return Structure(Part.from_list(tree), self.size, self.header, self.rendered)
 
 
 def kept_bounds(data: bytes) -> tuple[int, ...]:
@@ -220,50 +207,49 @@ def kept_bounds(data: bytes) -> tuple[int, ...]:
     `data[b[0]:b[1]]`, `RENDERED[i]` is `data[b[i + 1]:b[i + 2]]` (empty: not kept), the
     text parts end at `b[-1]`.
     Raises ValueError as `Kept.load` does."""
-    return _layout(data)[2]
+    return _layout(data)[1]
 
 
-def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
-    """For the store's `infos_and_structures`: kept structures that start with this tag,
-    then the searched values' length in ten digits and the values, and whose values lack
-    one of these texts (decoded, case-folded, as in `Structure.searched`), cannot match a
-    header SEARCH that requires them all. Marshal writes each string whole, ASCII as is
-    and the rest as UTF-8 (a repeated object refers back to its first, full copy), so
-    values holding a needle hold its UTF-8 bytes."""
-    return _MAGIC, tuple(needle.encode("utf-8", "surrogatepass") for needle in needles)
+def keep_searched(values: dict[str, tuple[str, ...]]) -> bytes:
+    """The values of the SEARCHED fields as the header SEARCH keys compare them (decoded,
+    case-folded: `searchtext.searched_values`), in the form the store keeps apart from the
+    structure: a narrow row its SQL reads for `searched_filter` without touching the wide
+    structure, which only the messages left in are read for."""
+    return _SEARCHED_MAGIC + marshal.dumps(values, 4)
 
 
 def kept_searched(data: bytes) -> dict[str, tuple[str, ...]]:
-    """Only the searched values of a kept structure, for a header SEARCH (a third of the
-    cost of `Kept.load`); raises ValueError as it does."""
-    searched_end = _searched_end(data)
-    return _unmarshal(memoryview(data)[_SEARCHED_START:searched_end])
+    """`keep_searched`'s values back; ValueError for another version's or damaged data."""
+    if not data.startswith(_SEARCHED_MAGIC):
+        raise ValueError("searched values kept by another version")
+    values = _unmarshal(memoryview(data)[len(_SEARCHED_MAGIC) :])
+    if not isinstance(values, dict):
+        raise ValueError("damaged kept searched values")
+    return values
 
 
-_SEARCHED_START = len(_MAGIC) + _LENGTH
+def searched_filter(needles: tuple[str, ...]) -> tuple[bytes, tuple[bytes, ...]]:
+    """For the store's `search_rows`: kept searched values (`keep_searched`) that start
+    with this tag and lack one of these texts (decoded, case-folded) cannot match a header
+    SEARCH that requires them all. Marshal writes each string whole, ASCII as is and the
+    rest as UTF-8 (a repeated object refers back to its first, full copy), so values
+    holding a needle hold its UTF-8 bytes."""
+    return _SEARCHED_MAGIC, tuple(needle.encode("utf-8", "surrogatepass") for needle in needles)
 
 
-def _searched_end(data: bytes) -> int:
+def _layout(data: bytes) -> tuple[int, tuple[int, ...]]:
+    """(message size, `kept_bounds`) of a kept structure; ValueError for another version's
+    data or a short one."""
     if not data.startswith(_MAGIC):
         raise ValueError("structure kept by another version")
-    length = data[len(_MAGIC) : _SEARCHED_START]
-    if len(length) != _LENGTH or not length.isdigit():
-        raise ValueError("damaged kept structure: no length of its searched values")
-    return _SEARCHED_START + int(length)
-
-
-def _layout(data: bytes) -> tuple[int, int, tuple[int, ...]]:
-    """(message size, end of the searched values, `kept_bounds`) of a kept structure;
-    ValueError for another version's data or a short one."""
-    searched_end = _searched_end(data)
-    start = searched_end + _HEAD.size
+    start = len(_MAGIC) + _HEAD.size
     if start > len(data):
         raise ValueError("damaged kept structure: shorter than its head says")
-    size, *lengths = _HEAD.unpack_from(data, searched_end)
+    size, *lengths = _HEAD.unpack_from(data, len(_MAGIC))
     bounds = tuple(itertools.accumulate(lengths, initial=start))
     if bounds[-1] > len(data):
         raise ValueError("damaged kept structure: shorter than its head says")
-    return size, searched_end, bounds
+    return size, bounds
 
 
 def _unmarshal(data: memoryview) -> Any:

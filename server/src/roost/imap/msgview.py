@@ -50,8 +50,8 @@ class MessageView(Protocol):
         ...
 
     def searched(self, name: str) -> Sequence[str] | None:
-        """The decoded, case-folded values of a `mime.SEARCHED` field as kept with the
-        structure (`Structure.searched`); None when none are kept (SEARCH decodes them)."""
+        """The decoded, case-folded values of a `mime.SEARCHED` field as kept for the
+        message (`mime.keep_searched`); None when none are kept (SEARCH decodes them)."""
         ...
 
     def text_parts(self) -> Sequence[TextPart]:

@@ -77,7 +77,7 @@ class _Message:
         return self._fields
 
     def header(self, name: str) -> Sequence[str]:
-        """Decoded, case-folded values of every field of this name: kept with the structure
+        """Decoded, case-folded values of every field of this name: kept for the message
         for the SEARCHED fields, else decoded from the header section now."""
         values = self._headers.get(name)
         if values is None:

@@ -83,7 +83,7 @@ def folded_header(value: str) -> str:
 
 def searched_values(header: bytes) -> dict[str, tuple[str, ...]]:
     """The values of the SEARCHED fields in a header section, as `folded_header` makes
-    them, kept with the structure (`Structure.searched`): a header SEARCH then neither
+    them, kept for the message (`mime.keep_searched`): a header SEARCH then neither
     unfolds nor decodes anything. A field the message lacks has no entry."""
     found: dict[str, list[str]] = {}
     for name, value in mimeheaders.fields(header, 0, len(header), SEARCHED):

@@ -192,12 +192,15 @@ class MailStore(Protocol):
         self, user: str, mailbox: str, uids: Sequence[int]
     ) -> list[tuple[int, int, bytes]]: ...
     def infos_and_structures(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> tuple[list[MessageInfo], dict[int, bytes]]: ...
+    def search_rows(
         self,
         user: str,
         mailbox: str,
         uids: Sequence[int],
         prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
-    ) -> tuple[list[MessageInfo], dict[int, bytes]]: ...
+    ) -> tuple[list[MessageInfo], dict[int, bytes], dict[int, bytes]]: ...
     def kept_rows(
         self, user: str, mailbox: str, uids: Sequence[int], field_set: int | None = None
     ) -> list[KeptRow]: ...
@@ -208,7 +211,13 @@ class MailStore(Protocol):
     def message_readers(
         self, user: str, mailbox: str, uids: Sequence[int]
     ) -> dict[int, Callable[[], bytes]]: ...
-    def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None: ...
+    def save_structures(
+        self,
+        user: str,
+        mailbox: str,
+        structures: dict[int, bytes],
+        searched: dict[int, bytes] | None = None,
+    ) -> None: ...
     def export_mbox(self, user: str, mailbox: str, out: BinaryIO) -> int: ...
 
 

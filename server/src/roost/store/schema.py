@@ -89,6 +89,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data BLOB NOT NULL,
             PRIMARY KEY (blob_id, set_id)) WITHOUT ROWID""",
     ),
+    # The decoded values of the header SEARCH keys, kept per message file apart from the
+    # wide structure row: a header SEARCH then reads narrow rows (issue 10, the benchmark).
+    (
+        """CREATE TABLE searched_values (
+            blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+            data BLOB NOT NULL)""",
+    ),
 )
 
 

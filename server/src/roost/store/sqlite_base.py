@@ -79,18 +79,20 @@ class SQLiteBase(Database):
         return int(cursor.lastrowid or 0)
 
     def _write_per_message(
-        self, user: str, mailbox: str, statement: str, values: dict[int, tuple[object, ...]]
+        self, user: str, mailbox: str, *writes: tuple[str, dict[int, tuple[object, ...]]]
     ) -> None:
-        """`statement` once per message (by UID) in one write transaction, bound to that
-        message's values, then the mailbox's id and the UID: what readers derived from
-        message files, kept for the next reader."""
-        if not values:
+        """Each (statement, values) once per message (by UID) in one write transaction,
+        bound to that message's values, then the mailbox's id and the UID: what readers
+        derived from message files, kept for the next reader."""
+        writes = tuple((statement, values) for statement, values in writes if values)
+        if not writes:
             return
         with self._write() as conn:
             mailbox_id = self._mailbox_id(conn, user, mailbox)
-            conn.executemany(
-                statement, [(*params, mailbox_id, uid) for uid, params in values.items()]
-            )
+            for statement, values in writes:
+                conn.executemany(
+                    statement, [(*params, mailbox_id, uid) for uid, params in values.items()]
+                )
 
     @staticmethod
     def _release_blobs(conn: sqlite3.Connection, blob_ids: Iterable[int]) -> list[str]:

@@ -73,8 +73,10 @@ class SQLiteHeaderFields(SQLiteBase):
         self._write_per_message(
             user,
             mailbox,
-            "INSERT OR IGNORE INTO header_fields (blob_id, set_id, data) "
-            "SELECT m.blob_id, s.id, ? FROM messages m, header_field_sets s "
-            "WHERE s.id = ? AND m.mailbox_id = ? AND m.uid = ?",
-            {uid: (data, set_id) for uid, data in answers.items()},
+            (
+                "INSERT OR IGNORE INTO header_fields (blob_id, set_id, data) "
+                "SELECT m.blob_id, s.id, ? FROM messages m, header_field_sets s "
+                "WHERE s.id = ? AND m.mailbox_id = ? AND m.uid = ?",
+                {uid: (data, set_id) for uid, data in answers.items()},
+            ),
         )

@@ -40,6 +40,10 @@ _INFO = _COLUMNS + " FROM messages m "
 _JOIN_BLOB = "JOIN blobs b ON b.id = m.blob_id "
 INFO_QUERY = _INFO + _JOIN_BLOB
 INFO_AND_STRUCTURE_QUERY = _COLUMNS + ", b.structure FROM messages m " + _JOIN_BLOB
+SEARCH_QUERY = (  # the searched values first: CROSS JOIN keeps SQLite from reordering
+    _COLUMNS + ", b.structure, s.data FROM messages m LEFT JOIN searched_values s "
+    "ON s.blob_id = m.blob_id CROSS JOIN blobs b ON b.id = m.blob_id "
+)
 KEPT_ROW_QUERY = (  # interfaces.KeptRow; binds a header field set's id (or NULL) first
     "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB), b.size, m.internaldate, m.tzoffset, "
     "b.structure, h.data FROM messages m " + _JOIN_BLOB + "LEFT JOIN header_fields h "

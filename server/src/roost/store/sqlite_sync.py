@@ -19,6 +19,7 @@ from roost.store.sqlite_base import SQLiteBase
 from roost.store.sqlite_messages import (
     INFO_AND_STRUCTURE_QUERY,
     KEPT_ROW_QUERY,
+    SEARCH_QUERY,
     json_ints,
     message_info,
 )
@@ -118,43 +119,53 @@ class SQLiteSync(SQLiteBase):
             )
 
     def infos_and_structures(
+        self, user: str, mailbox: str, uids: Sequence[int]
+    ) -> tuple[list[MessageInfo], dict[int, bytes]]:
+        """`message_infos` and the parsed structures kept for them (see `save_structures`,
+        by UID), in one read: what a FETCH that looks into messages needs."""
+        with self._read() as conn:
+            rows = _rows_for_uids(
+                conn,
+                INFO_AND_STRUCTURE_QUERY + "WHERE m.mailbox_id = ? AND ",
+                self._mailbox_id(conn, user, mailbox),
+                uids,
+            )
+        kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
+        return [message_info(row[:-1]) for row in rows], kept
+
+    def search_rows(
         self,
         user: str,
         mailbox: str,
         uids: Sequence[int],
         prefilter: tuple[bytes, tuple[bytes, ...]] | None = None,
-    ) -> tuple[list[MessageInfo], dict[int, bytes]]:
-        """`message_infos` and the parsed structures kept for them (see `save_structures`,
-        by UID), in one read: what a FETCH or SEARCH that looks into messages needs.
+    ) -> tuple[list[MessageInfo], dict[int, bytes], dict[int, bytes]]:
+        """What a SEARCH that looks into messages needs, in one read: `message_infos`, the
+        structures kept for them and the searched values kept apart (both by UID).
 
-        `prefilter` (prefix, needles): messages whose kept structure starts with `prefix`,
-        then a section's length in ten decimal digits and the section, and whose section
-        lacks one of the `needles`, are left out (the caller knows they cannot match: a
-        header SEARCH); those with no kept structure, another layout or no such length
-        (damaged) stay in."""
+        `prefilter` (prefix, needles): messages whose kept searched values start with
+        `prefix` and lack one of the `needles` are left out (the caller knows they cannot
+        match: a header SEARCH); those with none kept or another version's stay in. The
+        narrow searched values are joined before the blob rows, so a message left out
+        costs no read of its wide structure."""
         where = "WHERE "
         head: tuple[object, ...] = ()
         if prefilter is not None:
             prefix, needles = prefilter
-            start = len(prefix) + 1  # SQL counts from 1
-            length = f"substr(b.structure, {start}, 10)"
-            section = f"substr(b.structure, {start + 10}, CAST({length} AS INTEGER))"
-            holds_all = " AND ".join([f"instr({section}, ?) > 0"] * len(needles))
-            where += (
-                "(b.structure IS NULL OR substr(b.structure, 1, ?) != ? "
-                f"OR NOT CAST({length} AS TEXT) GLOB '{'[0-9]' * 10}' OR ({holds_all})) AND "
-            )
+            holds_all = " AND ".join(["instr(s.data, ?) > 0"] * len(needles))
+            where += f"(s.data IS NULL OR substr(s.data, 1, ?) != ? OR ({holds_all})) AND "
             head = (len(prefix), prefix, *needles)
         with self._read() as conn:
             rows = _rows_for_uids(
                 conn,
-                INFO_AND_STRUCTURE_QUERY + where + "m.mailbox_id = ? AND ",
+                SEARCH_QUERY + where + "m.mailbox_id = ? AND ",
                 self._mailbox_id(conn, user, mailbox),
                 uids,
                 head,
             )
-        kept = {row[0]: row[-1] for row in rows if row[-1] is not None}
-        return [message_info(row[:-1]) for row in rows], kept
+        kept = {row[0]: row[-2] for row in rows if row[-2] is not None}
+        searched = {row[0]: row[-1] for row in rows if row[-1] is not None}
+        return [message_info(row[:-2]) for row in rows], kept, searched
 
     def kept_rows(
         self, user: str, mailbox: str, uids: Sequence[int], field_set: int | None = None
@@ -172,15 +183,29 @@ class SQLiteSync(SQLiteBase):
                 (field_set,),
             )
 
-    def save_structures(self, user: str, mailbox: str, structures: dict[int, bytes]) -> None:
-        """Keep what a reader derived from message files (immutable, so it never goes stale);
-        losing it in a crash costs only a parse, so one commit serves a whole batch."""
+    def save_structures(
+        self,
+        user: str,
+        mailbox: str,
+        structures: dict[int, bytes],
+        searched: dict[int, bytes] | None = None,
+    ) -> None:
+        """Keep what a reader derived from message files (immutable, so it never goes stale):
+        structures, and the searched values `search_rows` returns; losing them in a crash
+        costs only a parse, so one commit serves a whole batch."""
         self._write_per_message(
             user,
             mailbox,
-            "UPDATE blobs SET structure = ? WHERE id = "
-            "(SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?)",
-            {uid: (data,) for uid, data in structures.items()},
+            (
+                "UPDATE blobs SET structure = ? WHERE id = "
+                "(SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?)",
+                {uid: (data,) for uid, data in structures.items()},
+            ),
+            (
+                "INSERT OR REPLACE INTO searched_values (blob_id, data) "
+                "SELECT blob_id, ? FROM messages WHERE mailbox_id = ? AND uid = ?",
+                {uid: (data,) for uid, data in (searched or {}).items()},
+            ),
         )
 
     def message_readers(

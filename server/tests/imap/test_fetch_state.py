@@ -35,7 +35,9 @@ def test_state_lines_are_what_render_makes(
     info = MessageInfo(4711, 99, flags, WHEN, 1234)
     expected = render(Message(17, info, never_read, Structures({})), items, uid=uid, modseq=modseq)
     lines = StateLines(items, uid=uid, modseq=modseq)
-    assert lines.lines([(17, 4711, 99, " ".join(flags).encode())]) == [expected]
+    row = (4711, 99, " ".join(flags).encode())
+    assert lines.lines([17], [row]) == [expected]
+    assert lines.lines([None, 17, None], [row, row, row]) == [expected]  # None: not in view
 
 
 @pytest.mark.parametrize(

@@ -227,14 +227,10 @@ async def _state_batch(
     cost more than that on a busy machine; the loop serves other sessions between batches."""
     await asyncio.sleep(0)
     user, view = selected_mailbox(conn)
-    rows = []
-    for uid, modseq, flags in conn.endpoint.store.flag_states(user, view.name, chunk):
-        if changed_since is not None and modseq <= changed_since:
-            continue
-        seq = view.seq_of(uid)
-        if seq is not None:
-            rows.append((seq, uid, modseq, flags))
-    return state_lines.lines(rows)
+    rows = conn.endpoint.store.flag_states(user, view.name, chunk)
+    if changed_since is not None:
+        rows = [row for row in rows if row[1] > changed_since]
+    return state_lines.lines(view.seqs_of([row[0] for row in rows]), rows)
 
 
 async def store(conn: IMAPConnection, command: Command, by_uid: bool = False) -> str:

@@ -309,9 +309,9 @@ class Message:
         return self._structures.rendered(self.info.uid, self.raw, name)
 
 
-_STATE_ITEMS = {"UID": (b"UID %d", 1), "MODSEQ": (b"MODSEQ (%d)", 2), "FLAGS": (b"FLAGS (%s)", 3)}
+_STATE_ITEMS = {"UID": (b"UID %d", 0), "MODSEQ": (b"MODSEQ (%d)", 1), "FLAGS": (b"FLAGS (%s)", 2)}
 """The items a FETCH can answer from (UID, MODSEQ, flags) alone: their form in the response
-and where `StateLines.lines` finds their value in a row."""
+and where `StateLines.lines` finds their value in a store row (`flag_states`)."""
 
 
 def state_only(items: list[FetchItem]) -> bool:
@@ -331,14 +331,24 @@ class StateLines:
             names.append("MODSEQ")
         shown = b" ".join(_STATE_ITEMS[name][0] for name in names)
         self._template = b"* %%d FETCH (%s)\r\n" % shown
-        # The sequence number, then each item's value: always a tuple (two items at least).
-        self._pick = operator.itemgetter(0, *[_STATE_ITEMS[name][1] for name in names])
+        places = [_STATE_ITEMS[name][1] for name in names]
+        # Each item's value from a row, always as a tuple (itemgetter of one is the value).
+        self._pick = (
+            operator.itemgetter(*places) if len(places) > 1 else lambda row: (row[places[0]],)
+        )
 
-    def lines(self, rows: Iterable[tuple[int, int, int, bytes]]) -> list[bytes]:
-        """The lines for (sequence number, UID, MODSEQ, flags) rows, flags as stored:
-        space-separated atoms, checked when stored (roost.store.flags)."""
+    def lines(
+        self, seqs: Iterable[int | None], rows: Iterable[tuple[int, int, bytes]]
+    ) -> list[bytes]:
+        """The lines for (UID, MODSEQ, flags) rows, flags as stored (space-separated atoms,
+        checked when stored: roost.store.flags), numbered by `seqs` (None: the message is
+        not in the session's view, no line)."""
         template, pick = self._template, self._pick
-        return [template % pick(row) for row in rows]
+        return [
+            template % ((seq, *pick(row)))
+            for seq, row in zip(seqs, rows, strict=True)
+            if seq is not None
+        ]
 
 
 def render(message: Message, items: list[FetchItem], *, uid: bool, modseq: bool) -> bytes:

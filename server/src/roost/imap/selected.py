@@ -14,7 +14,7 @@ the messages keep their numbers meanwhile.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from roost.imap.response import Atom, flag_list, untagged
@@ -62,6 +62,16 @@ class SelectedMailbox:
         if index < len(self.uids) and self.uids[index] == uid:
             return index + 1
         return None
+
+    def seqs_of(self, uids: list[int]) -> Sequence[int | None]:
+        """`seq_of` of each of these ascending UIDs; when they are a run of the view (a
+        FETCH of a range, batch by batch) that costs one bisect and one list comparison."""
+        if not uids:
+            return []
+        start = bisect.bisect_left(self.uids, uids[0])
+        if self.uids[start : start + len(uids)] == uids:
+            return range(start + 1, start + 1 + len(uids))
+        return [self.seq_of(uid) for uid in uids]
 
     def fetch_flags_line(self, info: MessageInfo, with_uid: bool) -> bytes | None:
         """`* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])`, or None if not in this view."""

@@ -15,6 +15,7 @@ from roost.durable import ensure_dir
 from roost.sqlitedb import Database
 from roost.store.addresses import normalize_address
 from roost.store.errors import NoSuchMailbox, NoSuchUser, StoreClosed
+from roost.store.flag_states import FlagStates
 from roost.store.interfaces import INBOX
 from roost.store.notify import ChangeFeed, LocalChanges
 from roost.store.schema import migrate
@@ -31,6 +32,7 @@ class SQLiteBase(Database):
         self.messages_dir = self.state_dir / "messages"
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         ensure_dir(self.messages_dir)
+        self._flag_states = FlagStates()
         super().__init__(self.state_dir / "roost.db", migrate)
 
     def _changed(self, user: str) -> None:

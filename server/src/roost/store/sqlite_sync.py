@@ -108,15 +108,10 @@ class SQLiteSync(SQLiteBase):
     ) -> list[tuple[int, int, bytes]]:
         """(UID, MODSEQ, stored flags) of the listed messages that still exist, in UID order:
         the flags in their stored form (`flags.encode_flags`, space-separated atoms) as
-        bytes, ready for a FETCH response."""
+        bytes, ready for a FETCH response. From the rows kept in memory (flag_states.py)."""
         with self._read() as conn:
-            return _rows_for_uids(
-                conn,
-                "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB) FROM messages m "
-                "WHERE m.mailbox_id = ? AND ",
-                self._mailbox_id(conn, user, mailbox),
-                uids,
-            )
+            kept = self._flag_states.rows(conn, self._mailbox_id(conn, user, mailbox))
+        return [row for row in map(kept.get, sorted(set(uids))) if row is not None]
 
     def infos_and_structures(
         self, user: str, mailbox: str, uids: Sequence[int]

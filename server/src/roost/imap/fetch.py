@@ -169,6 +169,7 @@ class Structures:
                 searched = None
             if searched is None:
                 searched = self._decode_searched(uid, self.header(uid, raw))
+            self._searched[uid] = searched
         return searched.get(name, ())
 
     def text_parts(self, uid: int, raw: Callable[[], bytes]) -> list[mime.TextPart]:
@@ -345,7 +346,7 @@ class StateLines:
         not in the session's view, no line)."""
         template, pick = self._template, self._pick
         return [
-            template % ((seq, *pick(row)))
+            template % (seq, *pick(row))
             for seq, row in zip(seqs, rows, strict=True)
             if seq is not None
         ]

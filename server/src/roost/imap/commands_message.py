@@ -185,11 +185,25 @@ async def _fetch_in_batches(
     # memory stays two batches. Not when the FETCH sets \Seen (a batch is marked only once
     # the one before went out), nor for batches made on the event loop (nothing to overlap).
     read_ahead = not sets_seen
+    chunks = [uids[start : start + batch] for start in range(0, len(uids), batch)]
     if state_only(items):
         state_lines = StateLines(items, uid=by_uid, modseq=with_modseq)
-        run = functools.partial(_state_batch, conn, state_lines, changed_since)
+        lines = functools.partial(_state_lines, conn, state_lines, changed_since)
+
+        async def state_batch(chunk: list[int]) -> list[bytes]:
+            """The first batch in a worker thread: it brings the rows the store keeps in
+            memory up to date (store/flag_states.py), a whole mailbox after a restart.
+            The others on the event loop: cheap there (a batch of 500 costs about 0.3 ms:
+            rows from memory and a template per row), and a worker thread's two wake-ups
+            per batch cost more than that on a busy machine; the loop serves other
+            sessions between batches."""
+            if chunk is chunks[0]:
+                return await conn.store_call(lines, chunk)
+            await asyncio.sleep(0)
+            return lines(chunk)
+
+        run = state_batch
         read_ahead = False
-    chunks = [uids[start : start + batch] for start in range(0, len(uids), batch)]
     await _send_batches(conn, chunks, run, read_ahead=read_ahead)
 
 
@@ -218,14 +232,11 @@ async def _send_batches(
             ahead.cancel()
 
 
-async def _state_batch(
+def _state_lines(
     conn: IMAPConnection, state_lines: StateLines, changed_since: int | None, chunk: list[int]
 ) -> list[bytes]:
-    """A batch of a FETCH of only UID, FLAGS and MODSEQ: lines straight from index rows,
-    on the event loop. It is cheap enough there (a batch of 500 costs about 1 ms: one
-    index range scan and a template per row), and a worker thread's two wake-ups per batch
-    cost more than that on a busy machine; the loop serves other sessions between batches."""
-    await asyncio.sleep(0)
+    """A batch of a FETCH of only UID, FLAGS and MODSEQ: lines straight from the store's
+    rows."""
     user, view = selected_mailbox(conn)
     rows = conn.endpoint.store.flag_states(user, view.name, chunk)
     if changed_since is not None:

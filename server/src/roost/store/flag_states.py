@@ -41,8 +41,9 @@ class FlagStates:
         self._lock = threading.Lock()
         self._kept: OrderedDict[int, _Kept] = OrderedDict()
 
-    def rows(self, conn: sqlite3.Connection, mailbox_id: int) -> dict[int, Row]:
-        """The mailbox's rows by UID as of `conn`'s read transaction; do not change it."""
+    def rows(self, conn: sqlite3.Connection, mailbox_id: int) -> dict[int, Row] | None:
+        """The mailbox's rows by UID as of `conn`'s read transaction; do not change it.
+        None for a mailbox over the cap: the caller reads only the rows it needs."""
         uidvalidity, highest = conn.execute(
             "SELECT uidvalidity, highestmodseq FROM mailboxes WHERE id = ?", (mailbox_id,)
         ).fetchone()
@@ -55,6 +56,11 @@ class FlagStates:
         if kept is not None and kept.uidvalidity == uidvalidity and kept.modseq < highest:
             rows = _updated(conn, mailbox_id, kept)
         else:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM messages WHERE mailbox_id = ?", (mailbox_id,)
+            ).fetchone()
+            if count > self.max_rows:
+                return None
             rows = _read_all(conn, mailbox_id)
         self._keep(mailbox_id, _Kept(uidvalidity, highest, rows))
         return rows

@@ -110,7 +110,16 @@ class SQLiteSync(SQLiteBase):
         the flags in their stored form (`flags.encode_flags`, space-separated atoms) as
         bytes, ready for a FETCH response. From the rows kept in memory (flag_states.py)."""
         with self._read() as conn:
-            kept = self._flag_states.rows(conn, self._mailbox_id(conn, user, mailbox))
+            mailbox_id = self._mailbox_id(conn, user, mailbox)
+            kept = self._flag_states.rows(conn, mailbox_id)
+            if kept is None:  # over the cap: only these rows
+                return _rows_for_uids(
+                    conn,
+                    "SELECT m.uid, m.modseq, CAST(m.flags AS BLOB) FROM messages m "
+                    "WHERE m.mailbox_id = ? AND ",
+                    mailbox_id,
+                    uids,
+                )
         return [row for row in map(kept.get, sorted(set(uids))) if row is not None]
 
     def infos_and_structures(
